@@ -1,0 +1,447 @@
+"""Array-API core: namespace and device resolution, transfers and stable kernels.
+
+Every skcalib kernel is written once against the `Python array API standard
+<https://data-apis.org/array-api/latest/>`_ and resolves its namespace here.
+With scikit-learn's ``array_api_dispatch`` off (the default) the namespace is
+always NumPy (through :mod:`array_api_compat.numpy`); with
+``sklearn.config_context(array_api_dispatch=True)`` it is the namespace of the
+inputs (CuPy, PyTorch, array-api-strict, ...), and the computation stays on
+their device.
+
+The numerical kernels here (:func:`softmax`, :func:`log_softmax`,
+:func:`logsumexp`, :func:`nll_from_logits`, :func:`conformal_quantile`) are the
+only implementations in the package: estimators and metrics call them instead
+of writing their own.
+"""
+
+import math
+
+import array_api_compat
+import numpy as np
+from array_api_compat import numpy as np_compat
+from sklearn import get_config
+
+__all__ = [
+    "bincount",
+    "conformal_quantile",
+    "device",
+    "float_dtype",
+    "get_namespace",
+    "get_namespace_and_device",
+    "is_numpy_namespace",
+    "log_softmax",
+    "logsumexp",
+    "move_to",
+    "nll_from_logits",
+    "softmax",
+    "to_numpy",
+]
+
+
+def _is_array(obj):
+    return obj is not None and not isinstance(obj, (str, list, tuple, int, float))
+
+
+def get_namespace(*arrays, xp=None):
+    """Return the array namespace shared by ``arrays``.
+
+    Parameters
+    ----------
+    *arrays : array-like or None
+        Arrays to inspect; ``None``, Python scalars, lists and tuples are ignored.
+    xp : namespace, default=None
+        A namespace already resolved by the caller; returned unchanged.
+
+    Returns
+    -------
+    xp : namespace
+        :mod:`array_api_compat.numpy` when scikit-learn's ``array_api_dispatch``
+        is off or no array is given, otherwise the common namespace of the arrays.
+
+    Raises
+    ------
+    TypeError
+        If dispatch is on and the arrays come from different namespaces.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skcalib.utils._array_api import get_namespace
+    >>> get_namespace(np.zeros(3)).__name__
+    'array_api_compat.numpy'
+    """
+    if xp is not None:
+        return xp
+    if not get_config()["array_api_dispatch"]:
+        return np_compat
+    arrays = [a for a in arrays if _is_array(a)]
+    if not arrays:
+        return np_compat
+    try:
+        return array_api_compat.array_namespace(*arrays)
+    except TypeError as exc:
+        names = sorted({type(a).__module__ + "." + type(a).__name__ for a in arrays})
+        raise TypeError(
+            "All arrays must come from the same array namespace, got arrays of "
+            f"types {names}. Move them to one namespace first, for example with "
+            "skcalib.utils.move_to."
+        ) from exc
+
+
+def device(x):
+    """Return the device of array ``x`` (``"cpu"`` for NumPy arrays)."""
+    return array_api_compat.device(x)
+
+
+def get_namespace_and_device(*arrays, xp=None):
+    """Return the common namespace and device of ``arrays``.
+
+    Parameters
+    ----------
+    *arrays : array-like or None
+        Arrays to inspect; ``None`` and Python containers are ignored.
+    xp : namespace, default=None
+        A namespace already resolved by the caller.
+
+    Returns
+    -------
+    xp : namespace
+    device : device object
+        The device shared by all arrays; ``"cpu"`` when dispatch is off.
+
+    Raises
+    ------
+    ValueError
+        If the arrays live on different devices.
+    """
+    xp = get_namespace(*arrays, xp=xp)
+    if is_numpy_namespace(xp):
+        return xp, "cpu"
+    arrays = [a for a in arrays if _is_array(a)]
+    if not arrays:
+        return xp, None
+    dev = device(arrays[0])
+    for other in arrays[1:]:
+        other_dev = device(other)
+        if other_dev != dev:
+            raise ValueError(
+                f"All arrays must be on the same device, got {dev!r} and "
+                f"{other_dev!r}. Move them to one device first, for example with "
+                "skcalib.utils.move_to."
+            )
+    return xp, dev
+
+
+def is_numpy_namespace(xp):
+    """Whether ``xp`` is NumPy or its array-API-compat wrapper."""
+    return xp.__name__ in {"numpy", "array_api_compat.numpy"}
+
+
+def float_dtype(xp, *arrays, device=None):
+    """Floating dtype to compute in: float32 if any input is float32, else float64.
+
+    Integer and boolean inputs compute in float64 unless the device has no
+    float64 support (some GPUs, MPS), in which case float32 is used.
+    """
+    for a in arrays:
+        if a is not None and getattr(a, "dtype", None) == xp.float32:
+            return xp.float32
+    info = getattr(xp, "__array_namespace_info__", None)
+    if info is not None:
+        if "float64" not in info().dtypes(device=device, kind="real floating"):
+            return xp.float32
+    return xp.float64
+
+
+def to_numpy(x):
+    """Return ``x`` as a NumPy array on the host (no copy when already NumPy).
+
+    Tries DLPack first, then the library's own host transfer.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skcalib.utils._array_api import to_numpy
+    >>> to_numpy(np.arange(3))
+    array([0, 1, 2])
+    """
+    if isinstance(x, np.ndarray):
+        return x
+    if np.isscalar(x):
+        return np.asarray(x)
+    module = type(x).__module__.split(".")[0]
+    if module == "cupy":
+        return x.get()
+    if module == "torch":
+        return x.detach().cpu().numpy()
+    if module == "array_api_strict":
+        import array_api_strict
+
+        x = array_api_strict.asarray(x, device=array_api_strict.Device("CPU_DEVICE"))
+        return np.from_dlpack(x)
+    try:
+        return np.from_dlpack(x)
+    except (AttributeError, TypeError, BufferError, RuntimeError, ValueError):
+        return np.asarray(x)
+
+
+def move_to(x, *, xp, device):
+    """Move array ``x`` to namespace ``xp`` on ``device``.
+
+    DLPack is tried first (zero copy where the libraries allow it); otherwise the
+    array goes through host memory. ``None`` is returned unchanged.
+
+    Parameters
+    ----------
+    x : array or None
+    xp : namespace
+        Target namespace (for example ``array_api_compat.numpy``, ``cupy``).
+    device : device object
+        Target device in that namespace.
+
+    Returns
+    -------
+    array or None
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skcalib.utils._array_api import move_to
+    >>> from array_api_compat import numpy as xp
+    >>> move_to(np.ones(2), xp=xp, device="cpu")
+    array([1., 1.])
+    """
+    if x is None:
+        return None
+    if is_numpy_namespace(xp):
+        return to_numpy(x)
+    if not hasattr(x, "__array_namespace__") and not isinstance(x, np.ndarray):
+        x = np.asarray(x)
+    src = array_api_compat.array_namespace(x)
+    if src.__name__ == xp.__name__ and array_api_compat.device(x) == device:
+        return x
+    try:
+        return xp.from_dlpack(x, device=device)
+    except (AttributeError, TypeError, NotImplementedError, BufferError, ValueError,
+            RuntimeError):
+        return xp.asarray(to_numpy(x), device=device)
+
+
+def logsumexp(x, *, axis=-1, keepdims=False, xp=None):
+    """Numerically stable ``log(sum(exp(x), axis))``.
+
+    Parameters
+    ----------
+    x : array of shape (..., k)
+        Finite values (``-inf`` entries are allowed and contribute nothing).
+    axis : int, default=-1
+    keepdims : bool, default=False
+    xp : namespace, default=None
+
+    Returns
+    -------
+    array
+        Same namespace, device and floating dtype as ``x``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skcalib.utils._array_api import logsumexp
+    >>> float(logsumexp(np.array([1e4, 1e4])))
+    10000.69314718056
+    """
+    xp = get_namespace(x, xp=xp)
+    m = xp.max(x, axis=axis, keepdims=True)
+    # Rows that are all -inf would give nan from (-inf) - (-inf): shift by 0.
+    m = xp.where(xp.isfinite(m), m, xp.zeros_like(m))
+    out = xp.log(xp.sum(xp.exp(x - m), axis=axis, keepdims=True)) + m
+    if not keepdims:
+        out = xp.squeeze(out, axis=axis)
+    return out
+
+
+def log_softmax(x, *, axis=-1, xp=None):
+    """Numerically stable log-softmax along ``axis``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skcalib.utils._array_api import log_softmax
+    >>> log_softmax(np.array([[0.0, 0.0]]))
+    array([[-0.69314718, -0.69314718]])
+    """
+    xp = get_namespace(x, xp=xp)
+    return x - logsumexp(x, axis=axis, keepdims=True, xp=xp)
+
+
+def softmax(x, *, axis=-1, xp=None):
+    """Numerically stable softmax along ``axis`` (two passes over ``x``).
+
+    The first pass finds the row maximum; the second computes the shifted
+    exponentials, whose row sums normalise them in place.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skcalib.utils._array_api import softmax
+    >>> softmax(np.array([[1e4, 0.0]]))
+    array([[1., 0.]])
+    """
+    xp = get_namespace(x, xp=xp)
+    m = xp.max(x, axis=axis, keepdims=True)
+    m = xp.where(xp.isfinite(m), m, xp.zeros_like(m))
+    e = xp.exp(x - m)
+    e /= xp.sum(e, axis=axis, keepdims=True)
+    return e
+
+
+def nll_from_logits(logits, y, *, sample_weight=None, xp=None):
+    """Mean negative log-likelihood of integer labels ``y`` under ``softmax(logits)``.
+
+    Fused: the logits are read twice (row maximum, then the shifted exponential
+    sum) plus one gather of the true-class logit; no probability matrix is
+    formed.
+
+    Parameters
+    ----------
+    logits : array of shape (n_samples, n_classes)
+    y : array of shape (n_samples,)
+        Integer class indices in ``[0, n_classes)``.
+    sample_weight : array of shape (n_samples,), default=None
+    xp : namespace, default=None
+
+    Returns
+    -------
+    nll : 0-d array
+        ``sum_i w_i (logsumexp(z_i) - z_{i, y_i}) / sum_i w_i``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skcalib.utils._array_api import nll_from_logits
+    >>> round(float(nll_from_logits(np.array([[0.0, 0.0]]), np.array([1]))), 6)
+    0.693147
+    """
+    xp = get_namespace(logits, y, sample_weight, xp=xp)
+    lse = logsumexp(logits, axis=1, xp=xp)
+    idx = xp.astype(y, xp.int64) if y.dtype != xp.int64 else y
+    true_logit = xp.take_along_axis(logits, idx[:, None], axis=1)[:, 0]
+    losses = lse - true_logit
+    if sample_weight is None:
+        return xp.mean(losses)
+    sample_weight = xp.astype(sample_weight, losses.dtype)
+    return xp.sum(losses * sample_weight) / xp.sum(sample_weight)
+
+
+def _conformal_rank(n, confidence_level):
+    """1-based rank ``ceil((n + 1) * level)``, robust to floating-point noise."""
+    target = (n + 1) * confidence_level
+    # 0.9 * 10 == 9.000000000000002 must give rank 9, not 10.
+    return math.ceil(target - 1e-9 * max(1.0, target))
+
+
+def conformal_quantile(
+    scores, confidence_level, *, sample_weight=None, test_weight=1.0, xp=None
+):
+    """Finite-sample conformal quantile of calibration ``scores``.
+
+    Unweighted, this is the ``ceil((n + 1) * confidence_level)``-th smallest score
+    (Vovk et al.; Lei et al. 2018), and ``+inf`` when that rank exceeds ``n``
+    (the calibration set is too small for the requested level, so the prediction
+    set must be everything). With weights ``w_i`` (frequency weights or
+    covariate-shift likelihood ratios, Tibshirani et al. 2019) it is the smallest
+    score ``s`` such that ``sum_{s_i <= s} w_i >= level * (sum_i w_i + w_test)``;
+    with integer weights this equals the unweighted quantile of the data with
+    each row repeated ``w_i`` times.
+
+    Parameters
+    ----------
+    scores : array of shape (n_samples,)
+        Conformity scores of the calibration points (no NaN).
+    confidence_level : float or sequence of float in (0, 1)
+        Target coverage(s).
+    sample_weight : array of shape (n_samples,), default=None
+        Non-negative weights of the calibration points.
+    test_weight : float, default=1.0
+        Weight of the test point (only used with ``sample_weight``).
+    xp : namespace, default=None
+
+    Returns
+    -------
+    quantile : array
+        0-d for a scalar ``confidence_level``, else shape ``(n_levels,)``; same
+        namespace, device and dtype as ``scores``; ``+inf`` where out of range.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skcalib.utils._array_api import conformal_quantile
+    >>> scores = np.arange(1.0, 10.0)  # n = 9
+    >>> float(conformal_quantile(scores, 0.8))  # ceil(10 * 0.8) = 8th smallest
+    8.0
+    >>> float(conformal_quantile(scores, 0.95))  # rank 10 > n
+    inf
+    """
+    xp, dev = get_namespace_and_device(scores, sample_weight, xp=xp)
+    scalar = np.ndim(confidence_level) == 0
+    levels = np.atleast_1d(np.asarray(confidence_level, dtype=float))
+    if levels.ndim != 1 or np.any(~((levels > 0) & (levels < 1))):
+        raise ValueError(
+            "confidence_level must be a float or a sequence of floats in the open "
+            f"interval (0, 1), got {confidence_level!r}."
+        )
+    if scores.ndim != 1:
+        raise ValueError(f"scores must be 1-D, got shape {tuple(scores.shape)}.")
+    n = scores.shape[0]
+    dtype = scores.dtype
+    inf = xp.asarray(xp.inf, dtype=dtype, device=dev)
+    if sample_weight is None:
+        sorted_scores = xp.sort(scores)
+        ranks = [max(1, _conformal_rank(n, lev)) for lev in levels]
+        out = [sorted_scores[r - 1] if r <= n else inf for r in ranks]
+    else:
+        order = xp.argsort(scores, stable=True)
+        sorted_scores = xp.take(scores, order)
+        w = xp.take(sample_weight, order)
+        w = xp.astype(w, float_dtype(xp, device=dev))
+        cum_w = xp.cumulative_sum(w)
+        total = (float(cum_w[-1]) if n else 0.0) + float(test_weight)
+        # Tolerance so that integer weights reproduce the unweighted rank exactly.
+        targets = xp.asarray(
+            [lev * total * (1 - 1e-12) for lev in levels], dtype=w.dtype, device=dev
+        )
+        idx = to_numpy(xp.searchsorted(cum_w, targets, side="left")) if n else None
+        out = [
+            sorted_scores[int(i)] if n and i < n else inf
+            for i in (idx if n else [n] * levels.shape[0])
+        ]
+    result = xp.stack([xp.asarray(o, dtype=dtype, device=dev) for o in out])
+    return result[0] if scalar else result
+
+
+def bincount(x, *, weights=None, minlength=0, xp=None):
+    """Weighted counts of non-negative integers ``x`` (``numpy.bincount`` semantics).
+
+    Uses the namespace's own ``bincount`` where it has one (NumPy, CuPy,
+    PyTorch), otherwise a one-hot reduction on the device. Always returns
+    ``max(minlength, max(x) + 1)`` floating-point sums when ``weights`` is
+    given, integer counts otherwise.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skcalib.utils._array_api import bincount
+    >>> bincount(np.array([0, 2, 2]), weights=np.array([1.0, 0.5, 0.5]), minlength=4)
+    array([1., 0., 1., 0.])
+    """
+    xp, dev = get_namespace_and_device(x, weights, xp=xp)
+    n_bins = max(int(minlength), int(xp.max(x)) + 1 if x.shape[0] else 0)
+    if hasattr(xp, "bincount"):
+        if weights is None:
+            return xp.bincount(x, minlength=n_bins)
+        return xp.astype(xp.bincount(x, weights=weights, minlength=n_bins),
+                         weights.dtype)
+    one_hot = x[:, None] == xp.arange(n_bins, dtype=x.dtype, device=dev)[None, :]
+    if weights is None:
+        return xp.sum(xp.astype(one_hot, xp.int64), axis=0)
+    return xp.sum(xp.astype(one_hot, weights.dtype) * weights[:, None], axis=0)
