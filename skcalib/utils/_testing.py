@@ -35,11 +35,14 @@ _COMBINATIONS = [
 def array_api_combinations():
     """List of ``(namespace_name, device_name, dtype_name)`` to test against.
 
-    Returns every combination, installed or not; use :func:`skip_if_unavailable`
-    inside the test so that missing libraries are reported as skips, not
-    silently dropped. Meant for ``pytest.mark.parametrize``.
+    Returns every combination, installed or not, as ``pytest.param`` objects
+    with readable ids; use :func:`skip_if_unavailable` inside the test so that
+    missing libraries are reported as skips, not silently dropped. Meant for
+    ``pytest.mark.parametrize("combination", array_api_combinations())``.
     """
-    return list(_COMBINATIONS)
+    import pytest
+
+    return [pytest.param(c, id="-".join(str(p) for p in c)) for c in _COMBINATIONS]
 
 
 def skip_if_unavailable(namespace_name, device_name):
@@ -62,7 +65,7 @@ def skip_if_unavailable(namespace_name, device_name):
     if namespace_name == "array_api_strict":
         return mod, mod.Device(device_name)
     if namespace_name == "torch":
-        return importlib.import_module("array_api_compat.torch"), device_name
+        return importlib.import_module("array_api_compat.torch"), mod.device(device_name)
     if namespace_name == "cupy":
         try:
             if mod.cuda.runtime.getDeviceCount() == 0:  # pragma: no cover

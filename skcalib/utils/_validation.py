@@ -86,7 +86,7 @@ def check_scores(X, *, name="X", ndim=(1, 2), allow_inf=False, xp=None):
             ensure_2d=False,
             allow_nd=max(ndim) > 2,
             dtype=(np.float64, np.float32),
-            ensure_all_finite="allow-nan" if allow_inf else True,
+            ensure_all_finite=not allow_inf,
         )
         if allow_inf and np.isnan(X).any():
             raise ValueError(f"Input {name} contains NaN.")

@@ -1,0 +1,3 @@
+"""uncertainty."""
+
+__all__ = []
