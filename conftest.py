@@ -66,7 +66,7 @@ def pytest_sessionfinish(session, exitstatus):
         return
     if getattr(session.config, "workerinput", None) is not None:
         return  # xdist worker: the controller aggregates the reports
-    selected = session.config.getoption("-m") or ""
+    selected = session.config.option.markexpr or ""
     if "slow" in selected and "not slow" not in selected:
         return  # the slow step holds no array-API tests
     if _counts["passed"] == 0 or _counts["required_skipped"]:
