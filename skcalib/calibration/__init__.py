@@ -1,3 +1,5 @@
-"""calibration."""
+"""Post-hoc calibrators that map a model's scores to calibrated probabilities."""
 
-__all__ = []
+from ._temperature import TemperatureScaling
+
+__all__ = ["TemperatureScaling"]

@@ -214,7 +214,9 @@ def check_sample_weight(sample_weight, n_samples, *, xp, device, dtype):
     if bool(xp.any(sw < 0)):
         raise ValueError("sample_weight must be non-negative.")
     if n_samples and float(xp.sum(sw)) <= 0:
-        raise ValueError("sample_weight must have a positive sum.")
+        raise ValueError(
+            "sample_weight must not be all zero: a positive sum is required."
+        )
     return sw
 
 

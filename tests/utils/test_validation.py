@@ -64,7 +64,7 @@ def test_check_sample_weight():
     sw = check_sample_weight([1, 2], 2, xp=xp, device="cpu", dtype=xp.float32)
     assert sw.dtype == np.float32
     for bad, match in [([1.0], r"shape \(2,\)"), ([1.0, -1.0], "non-negative"),
-                       ([0.0, 0.0], "positive sum"), ([np.nan, 1.0], "finite")]:
+                       ([0.0, 0.0], "all zero"), ([np.nan, 1.0], "finite")]:
         with pytest.raises(ValueError, match=match):
             check_sample_weight(bad, 2, xp=xp, device="cpu", dtype=xp.float64)
     assert check_sample_weight(None, 2, xp=xp, device="cpu", dtype=xp.float64) is None

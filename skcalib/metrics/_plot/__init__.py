@@ -1,0 +1,1 @@
+"""Displays (scikit-learn visualization API); matplotlib is imported lazily."""

@@ -1,0 +1,86 @@
+"""Temperature scaling: skcalib vs scikit-learn's ``method="temperature"``.
+
+Fits both on the same float32 logits in one process and prints wall times
+(median of repeats), their ratio and the two temperatures. scikit-learn is
+driven through its public API: ``CalibratedClassifierCV(FrozenEstimator(m),
+method="temperature")`` where ``m`` is a pass-through classifier whose
+``decision_function`` returns the logits, so both sides calibrate the same
+scores and nothing else is timed.
+
+Run: ``python benchmarks/bench_temperature.py [--n 200000] [--k 100]``.
+"""
+
+import argparse
+import statistics
+import time
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.frozen import FrozenEstimator
+
+from skcalib.calibration import TemperatureScaling
+from skcalib.datasets import make_classification_logits
+
+
+class PassThroughLogits(ClassifierMixin, BaseEstimator):
+    """A 'fitted model' whose decision function is its input."""
+
+    def fit(self, X, y):
+        self.classes_ = np.unique(y)
+        return self
+
+    def decision_function(self, X):
+        return X
+
+    def predict(self, X):
+        return self.classes_[np.argmax(X, axis=1)]
+
+
+def _median_time(func, repeats):
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        result = func()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), result
+
+
+def run(n=200_000, k=100, repeats=3, true_temperature=2.5, random_state=0):
+    """Return a dict with both timings, the ratio and the temperatures."""
+    logits, y = make_classification_logits(
+        n, k, temperature=true_temperature, random_state=random_state
+    )
+    logits = logits.astype(np.float32)
+    frozen = FrozenEstimator(PassThroughLogits().fit(logits, y))
+
+    t_ours, ours = _median_time(lambda: TemperatureScaling().fit(logits, y), repeats)
+    t_sk, sk = _median_time(
+        lambda: CalibratedClassifierCV(frozen, method="temperature").fit(logits, y),
+        repeats,
+    )
+    sk_temperature = 1 / float(sk.calibrated_classifiers_[0].calibrators[0].beta_)
+    return {
+        "n": n, "k": k,
+        "skcalib_s": t_ours, "sklearn_s": t_sk, "speedup": t_sk / t_ours,
+        "skcalib_T": ours.temperature_, "sklearn_T": sk_temperature,
+        "rel_diff_T": abs(ours.temperature_ - sk_temperature) / sk_temperature,
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=200_000)
+    parser.add_argument("--k", type=int, default=100)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    r = run(args.n, args.k, args.repeats)
+    print(f"temperature scaling, {r['n']} x {r['k']} float32 logits "
+          f"(median of {args.repeats})")
+    print(f"  skcalib  {r['skcalib_s']:8.3f} s   T = {r['skcalib_T']:.6f}")
+    print(f"  sklearn  {r['sklearn_s']:8.3f} s   T = {r['sklearn_T']:.6f}")
+    print(f"  speed-up {r['speedup']:8.2f} x   |dT|/T = {r['rel_diff_T']:.2e}")
+
+
+if __name__ == "__main__":
+    main()
