@@ -61,7 +61,6 @@ autosummary_generate = True  # stub pages go to doc/generated/ (:toctree: genera
 autosummary_imported_members = False
 autodoc_typehints = "none"
 autodoc_member_order = "groupwise"
-autodoc_default_options = {"members": False, "inherited-members": False}
 
 # -- numpydoc ----------------------------------------------------------------
 
@@ -87,6 +86,8 @@ sphinx_gallery_conf = {
     "gallery_dirs": "auto_examples",
     "filename_pattern": "/plot_",
     "ignore_pattern": r"__init__\.py",
+    # Metrics first, then data sets; the quick start sits at the top level.
+    "subsection_order": ["../examples/metrics", "../examples/datasets"],
     "within_subsection_order": "FileNameSortKey",
     "plot_gallery": "True",
     "image_scrapers": ("matplotlib",),
@@ -120,3 +121,22 @@ html_theme_options = {
 html_sidebars = {"index": [], "install": []}
 html_show_sourcelink = True
 html_last_updated_fmt = None
+
+
+# -- Members inherited from scikit-learn ---------------------------------------
+
+
+def _skip_foreign_members(app, what, name, obj, skip, options):
+    """Leave out members defined by scikit-learn (``get_params``, ``score``,
+    ``set_fit_request`` ...): they are documented by scikit-learn, and their
+    docstrings point at labels of scikit-learn's own documentation. Applies to
+    the autodoc member lists and to the autosummary method tables alike.
+    """
+    module = getattr(obj, "__module__", None)
+    if isinstance(module, str) and module.split(".")[0] in {"sklearn", "builtins"}:
+        return True
+    return None
+
+
+def setup(app):
+    app.connect("autodoc-skip-member", _skip_foreign_members)

@@ -14,14 +14,15 @@ Binning conventions
     This is the convention of Guo et al. (2017), ``I_m = ((m - 1) / M, m / M]``,
     and of MAPIE (``np.digitize(..., right=True)``).
 ``"quantile"``
-    Equal-mass bins, computed separately for each column of confidences. The
-    edges are the weighted inverted-CDF quantiles at levels ``b / n_bins``
-    (the smallest value whose cumulative weight reaches ``b / n_bins`` of the
-    total) and bins are closed on the right, so with ``n`` distinct values and
-    unit weights bin ``b`` holds the values of rank ``ceil(b n / B) + 1`` to
-    ``ceil((b + 1) n / B)`` (with ``n = 5`` and ``B = 2``: ranks 1-3 and 4-5). Tied values always share a bin (some bins may then
-    be empty). An integer weight ``w`` gives exactly the bins of the row
-    repeated ``w`` times, and a zero weight the bins without the row.
+    Equal-mass bins, computed separately for each set of confidences (each
+    class for the classwise metrics). The edges are the weighted inverted-CDF
+    quantiles at levels ``b / n_bins`` (the smallest value whose cumulative
+    weight reaches ``b / n_bins`` of the total) and bins are closed on the
+    right, so with ``n`` distinct values and unit weights bin ``b`` holds the
+    values of rank ``ceil(b n / B) + 1`` to ``ceil((b + 1) n / B)`` (``n = 5``,
+    ``B = 2``: ranks 1-3 and 4-5). Tied values always share a bin (some bins
+    may then be empty). An integer weight ``w`` gives exactly the bins of the
+    row repeated ``w`` times, and a zero weight the bins without the row.
 """
 
 import math
@@ -35,9 +36,33 @@ __all__ = []  # private module
 _RELPLOT_DENSITY_EPS = 1e-4
 
 
-def _flatten_columns(a, xp):
-    """(m, C) -> (C * m,), column after column."""
-    return xp.reshape(xp.permute_dims(a, (1, 0)), (-1,))
+def _quantile_edges(conf, weight, n_bins, xp, device):
+    """Per-row inverted-CDF quantile edges at levels b / n_bins, shape (C, B - 1).
+
+    Edge ``b`` of a row is its smallest value whose cumulative weight reaches
+    ``b / n_bins`` of the row's total weight.
+    """
+    n_cols, m = conf.shape
+    if weight is None:
+        # unit weights: the cumulative weight of sorted position j is j + 1
+        sorted_conf = xp.sort(conf, axis=-1)
+        positions = [max(-(-b * m // n_bins) - 1, 0) for b in range(1, n_bins)]
+        idx = xp.asarray(positions, dtype=xp.int64, device=device)
+        return xp.take(sorted_conf, idx, axis=-1)
+    order = xp.argsort(conf, axis=-1)
+    sorted_conf = xp.take_along_axis(conf, order, axis=-1)
+    weight = xp.broadcast_to(weight, conf.shape)
+    cum = xp.cumulative_sum(xp.take_along_axis(weight, order, axis=-1), axis=-1)
+    total = cum[:, -1:]
+    # first position whose cumulative weight reaches b / B of the total, i.e.
+    # the number of positions with cum * B < b * total (exact for integer weights)
+    scaled = cum * n_bins
+    positions = [
+        xp.sum(xp.astype(scaled < b * total, xp.int64), axis=-1)
+        for b in range(1, n_bins)
+    ]
+    positions = xp.clip(xp.stack(positions, axis=-1), 0, m - 1)
+    return xp.take_along_axis(sorted_conf, positions, axis=-1)
 
 
 def _bin_statistics(conf, outcome, weight, *, n_bins, strategy, xp, device):
@@ -45,59 +70,48 @@ def _bin_statistics(conf, outcome, weight, *, n_bins, strategy, xp, device):
 
     Parameters
     ----------
-    conf, outcome, weight : arrays of shape (m, C)
-        Each of the ``C`` columns is binned on its own (for ``"quantile"`` each
-        column gets its own edges). ``outcome`` is 0/1 in the floating dtype.
+    conf, outcome : arrays of shape (C, m)
+        Each of the ``C`` rows is binned on its own (for ``"quantile"`` each
+        row gets its own edges). ``outcome`` is 0/1 in the floating dtype.
+    weight : array of shape (C, m) or (1, m), or None
+        Sample weights (None: all ones).
     n_bins : int
     strategy : {"uniform", "quantile"}
 
     Returns
     -------
     w_sum, conf_sum, outcome_sum : arrays of shape (C, n_bins)
-        ``sum w``, ``sum w * conf`` and ``sum w * outcome`` over the rows that
-        fall in each bin. A bin with ``w_sum == 0`` is empty.
+        ``sum w``, ``sum w * conf`` and ``sum w * outcome`` over the entries
+        that fall in each bin. A bin with ``w_sum == 0`` is empty.
     """
-    m, n_cols = conf.shape
+    n_cols, m = conf.shape
     dtype = conf.dtype
-    if strategy == "uniform":
+    if n_bins == 1:
+        bins = xp.zeros((n_cols, m), dtype=xp.int64, device=device)
+    elif strategy == "uniform":
         inner_edges = xp.arange(1, n_bins, dtype=dtype, device=device) / n_bins
-        conf_flat = _flatten_columns(conf, xp)
-        bins = xp.searchsorted(inner_edges, conf_flat, side="left")
-        outcome_flat = _flatten_columns(outcome, xp)
-        weight_flat = _flatten_columns(weight, xp)
+        bins = xp.searchsorted(inner_edges, xp.reshape(conf, (-1,)), side="left")
+        bins = xp.reshape(bins, (n_cols, m))
     else:
-        order = xp.argsort(conf, axis=0, stable=True)
-        conf_s = xp.take_along_axis(conf, order, axis=0)
-        outcome_s = xp.take_along_axis(outcome, order, axis=0)
-        weight_s = xp.take_along_axis(weight, order, axis=0)
-        cum = xp.cumulative_sum(weight_s, axis=0)
-        zeros = xp.zeros((1, n_cols), dtype=dtype, device=device)
-        # Weight strictly before each sorted position (exact, no subtraction).
-        before = xp.concat([zeros, cum[:-1, :]], axis=0)
-        total = cum[-1:, :]
-        # Number of inner edges b / n_bins (as weight fractions) already passed.
-        rank_bin = xp.astype(xp.floor(before * n_bins / total), xp.int64)
-        rank_bin = xp.clip(rank_bin, 0, n_bins - 1)
-        # Ties share the bin of the first member of their group: the weight
-        # strictly below a value decides its bin.
-        first_row = xp.ones((1, n_cols), dtype=xp.bool, device=device)
-        is_start = xp.concat([first_row, conf_s[1:, :] != conf_s[:-1, :]], axis=0)
-        is_start = _flatten_columns(is_start, xp)
-        starts = xp.nonzero(is_start)[0]
-        group = xp.cumulative_sum(xp.astype(is_start, xp.int64)) - 1
-        bins = xp.take(_flatten_columns(rank_bin, xp), xp.take(starts, group))
-        conf_flat = _flatten_columns(conf_s, xp)
-        outcome_flat = _flatten_columns(outcome_s, xp)
-        weight_flat = _flatten_columns(weight_s, xp)
+        edges = _quantile_edges(conf, weight, n_bins, xp, device)
+        # bin = number of edges strictly below the value (closed on the right)
+        bins = xp.zeros((n_cols, m), dtype=xp.int64, device=device)
+        for b in range(n_bins - 1):
+            bins = bins + xp.astype(conf > edges[:, b:b + 1], xp.int64)
     offsets = xp.arange(n_cols, dtype=bins.dtype, device=device) * n_bins
-    offsets = xp.reshape(
-        xp.broadcast_to(offsets[:, None], (n_cols, m)), (-1,)
-    )
-    idx = bins + offsets
+    idx = xp.reshape(bins + offsets[:, None], (-1,))
     size = n_cols * n_bins
-    w_sum = bincount(idx, weights=weight_flat, minlength=size, xp=xp)
-    conf_sum = bincount(idx, weights=weight_flat * conf_flat, minlength=size, xp=xp)
-    out_sum = bincount(idx, weights=weight_flat * outcome_flat, minlength=size, xp=xp)
+    conf_flat = xp.reshape(conf, (-1,))
+    outcome_flat = xp.reshape(outcome, (-1,))
+    if weight is None:
+        w_sum = xp.astype(bincount(idx, minlength=size, xp=xp), dtype)
+    else:
+        w_flat = xp.reshape(xp.broadcast_to(weight, conf.shape), (-1,))
+        w_sum = bincount(idx, weights=w_flat, minlength=size, xp=xp)
+        conf_flat = conf_flat * w_flat
+        outcome_flat = outcome_flat * w_flat
+    conf_sum = bincount(idx, weights=conf_flat, minlength=size, xp=xp)
+    out_sum = bincount(idx, weights=outcome_flat, minlength=size, xp=xp)
     shape = (n_cols, n_bins)
     return (
         xp.reshape(w_sum[:size], shape),
@@ -186,20 +200,32 @@ def _interpolate(t, grid_values, xp):
     return lo * (1 - residual) + hi * residual
 
 
-def _kernel_apply(f, rows, x_eval, sigma, xp, device):
-    """relplot ``GaussianKernel.apply`` (reflected) for weight rows (R, m)."""
+def _kernel_apply(f, rows, x_eval, sigma, xp, device, grid_cache=None):
+    """relplot ``GaussianKernel.apply`` (reflected) for weight rows (R, m).
+
+    The rounding onto the grid depends on ``sigma`` only through the grid size,
+    so ``grid_cache`` (a dict keyed by grid size) lets a bandwidth search reuse
+    it (for ``sigma >= 0.01`` the grid always has 1001 points).
+    """
     n_grid = max(2000, round(20 / sigma)) // 2 + 1
-    grid = _round_to_grid(f, rows, n_grid, xp, device)
+    if grid_cache is None:
+        grid = _round_to_grid(f, rows, n_grid, xp, device)
+    else:
+        if n_grid not in grid_cache:
+            grid_cache[n_grid] = _round_to_grid(f, rows, n_grid, xp, device)
+        grid = grid_cache[n_grid]
     smoothed = _reflected_gaussian_convolve(grid, sigma, xp, device)
     return _interpolate(x_eval, smoothed, xp)
 
 
-def _smooth_ece_at(f, residual, weight, sigma, xp, device):
-    """relplot ``smooth_ece(f, y, sigma)`` (with optional weights), 0-d array."""
+def _smooth_ece_at(f, rows, sigma, xp, device, grid_cache=None):
+    """relplot ``smooth_ece(f, y, sigma)``, 0-d array.
+
+    ``rows`` is ``stack([w * (f - y), w])`` (``w = 1`` reproduces relplot).
+    """
     n_eval = max(round(10 / sigma), 200)
     t = xp.linspace(0.0, 1.0, n_eval, dtype=f.dtype, device=device)
-    rows = xp.stack([residual * weight, weight])
-    out = _kernel_apply(f, rows, t, sigma, xp, device)
+    out = _kernel_apply(f, rows, t, sigma, xp, device, grid_cache)
     density = out[1, :] + _RELPLOT_DENSITY_EPS
     smoothed = out[0, :] / density
     return xp.sum(xp.abs(smoothed) * density) / xp.sum(density)
@@ -219,12 +245,12 @@ def _smooth_ece_search(f, outcome, weight, *, eps, xp, device):
     value : 0-d array
     sigma : float
     """
-    residual = f - outcome
-    cache = {}
+    rows = xp.stack([(f - outcome) * weight, weight])
+    grid_cache, cache = {}, {}
 
     def value_at(alpha):
         if alpha not in cache:
-            cache[alpha] = _smooth_ece_at(f, residual, weight, alpha, xp, device)
+            cache[alpha] = _smooth_ece_at(f, rows, alpha, xp, device, grid_cache)
         return cache[alpha]
 
     def check(alpha):

@@ -23,10 +23,10 @@ import numpy as np
 from ..utils._array_api import get_namespace_and_device, to_numpy
 from ..utils._validation import check_proba_targets
 from ._binning import (
+    _RELPLOT_DENSITY_EPS,
     _bin_statistics,
     _calibration_error_from_stats,
     _kernel_apply,
-    _RELPLOT_DENSITY_EPS,
     _smooth_ece_search,
 )
 
@@ -88,8 +88,8 @@ def _input_ndim(y_prob):
 def _prepare(y_true, y_prob, labels, pos_label, sample_weight):
     """Validate and return ``xp, device, y_idx, proba, is_binary_1d, weight``.
 
-    ``proba`` is (n, k) (a 1-D input becomes ``[1 - p, p]``); ``weight`` is a
-    (n,) array of ones when ``sample_weight`` is None.
+    ``proba`` is (n, k) (a 1-D input becomes ``[1 - p, p]``); ``weight`` is
+    None when ``sample_weight`` is None, else a (n,) array in proba's dtype.
     """
     is_1d = _input_ndim(y_prob) == 1
     xp, device = get_namespace_and_device(y_prob)
@@ -97,8 +97,6 @@ def _prepare(y_true, y_prob, labels, pos_label, sample_weight):
         y_true, y_prob, labels=labels, pos_label=pos_label,
         sample_weight=sample_weight, xp=xp,
     )
-    if sw is None:
-        sw = xp.ones(proba.shape[0], dtype=proba.dtype, device=device)
     return xp, device, y_idx, proba, is_1d, sw
 
 
@@ -116,30 +114,38 @@ def _top_label(proba, y_idx, xp):
 
 def _confidence_outcome(proba, y_idx, weight, is_1d, multi_class, xp, device,
                         class_index=None):
-    """(m, C) confidences, 0/1 outcomes and weights for the binned metrics."""
+    """(C, m) confidences and 0/1 outcomes, and weights, for the binned metrics.
+
+    Each of the C rows is binned on its own. ``weight`` is None, (1, m) or
+    (C, m).
+    """
     n, k = proba.shape
     dtype = proba.dtype
+    row = None if weight is None else weight[None, :]
     if is_1d:
         class_index = 1
     if class_index is not None:
-        # take (not a slice) gives a contiguous column, which searchsorted wants
         column = xp.asarray([class_index], dtype=y_idx.dtype, device=device)
-        conf = xp.take(proba, column, axis=1)
-        outcome = xp.astype(y_idx == class_index, dtype)[:, None]
-        return conf, outcome, weight[:, None]
+        conf = xp.reshape(xp.take(proba, column, axis=1), (1, n))
+        outcome = xp.astype(y_idx == class_index, dtype)[None, :]
+        return conf, outcome, row
     if multi_class == "top_label":
         conf, correct = _top_label(proba, y_idx, xp)
-        return conf[:, None], correct[:, None], weight[:, None]
-    onehot = _one_hot(y_idx, k, dtype, xp, device)
-    weights = xp.broadcast_to(weight[:, None], (n, k))
+        return conf[None, :], correct[None, :], row
     if multi_class == "classwise":
-        return proba, onehot, weights
+        classes = xp.arange(k, dtype=y_idx.dtype, device=device)
+        outcome = xp.astype(classes[:, None] == y_idx[None, :], dtype)
+        return xp.permute_dims(proba, (1, 0)), outcome, row
     # marginal: one binning over all n * k (p_ic, 1[y_i = c]) pairs
-    return (xp.reshape(proba, (n * k, 1)), xp.reshape(onehot, (n * k, 1)),
-            xp.reshape(weights, (n * k, 1)))
+    onehot = _one_hot(y_idx, k, dtype, xp, device)
+    if weight is not None:
+        weight = xp.reshape(xp.broadcast_to(weight[:, None], (n, k)), (1, n * k))
+    return (xp.reshape(proba, (1, n * k)), xp.reshape(onehot, (1, n * k)), weight)
 
 
 def _weighted_mean(values, weight, xp):
+    if weight is None:
+        return xp.mean(values)
     return xp.sum(values * weight) / xp.sum(weight)
 
 
@@ -521,6 +527,8 @@ def _smooth_inputs(y_true, y_prob, labels, pos_label, sample_weight):
         outcome = xp.astype(y_idx == 1, proba.dtype)
     else:
         f, outcome = _top_label(proba, y_idx, xp)
+    if weight is None:
+        weight = xp.ones(f.shape[0], dtype=f.dtype, device=device)
     return xp, device, f, outcome, weight
 
 

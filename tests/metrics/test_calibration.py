@@ -97,14 +97,15 @@ def _ref_ece(y, proba, n_bins, strategy, norm, multi_class, weights=None):
         columns = [([float(v) for v in proba], [float(t == 1) for t in y], weights)]
     elif multi_class == "top_label":
         conf = [float(max(row)) for row in proba]
-        correct = [float(int(np.argmax(row)) == t) for row, t in zip(proba, y)]
+        correct = [float(int(np.argmax(row)) == t)
+                   for row, t in zip(proba, y, strict=True)]
         columns = [(conf, correct, weights)]
     elif multi_class == "classwise":
         columns = [([float(row[c]) for row in proba], [float(t == c) for t in y],
                     weights) for c in range(proba.shape[1])]
     else:
         vals, outs, ws = [], [], []
-        for row, t, w in zip(proba, y, weights):
+        for row, t, w in zip(proba, y, weights, strict=True):
             for c, v in enumerate(row):
                 vals.append(float(v))
                 outs.append(float(t == c))
@@ -381,10 +382,21 @@ def test_ece_matches_plain_python_reference(strategy, norm, multi_class):
 
 @pytest.mark.parametrize("strategy", STRATEGIES)
 @pytest.mark.parametrize("norm", NORMS)
-def test_ece_binary_matches_reference(strategy, norm):
+@pytest.mark.parametrize("n_bins", [1, 2, 9, 250])
+def test_ece_binary_matches_reference(strategy, norm, n_bins):
     y, p = _binary(n=200, seed=4, power=2.0)
-    got = expected_calibration_error(y, p, n_bins=9, strategy=strategy, norm=norm)
-    assert got == pytest.approx(_ref_ece(y, p, 9, strategy, norm, None), rel=1e-12)
+    got = expected_calibration_error(
+        y, p, n_bins=n_bins, strategy=strategy, norm=norm
+    )
+    ref = _ref_ece(y, p, n_bins, strategy, norm, None)
+    assert got == pytest.approx(ref, rel=1e-12)
+    w = np.random.default_rng(0).integers(0, 3, size=200)
+    got = expected_calibration_error(
+        y, p, n_bins=n_bins, strategy=strategy, norm=norm, sample_weight=w
+    )
+    assert got == pytest.approx(
+        _ref_ece(y, p, n_bins, strategy, norm, None, weights=w), rel=1e-12
+    )
 
 
 def test_quantile_bins_have_equal_mass():
@@ -453,7 +465,8 @@ def _relplot_cases():
     f = rng.uniform(size=1000)
     cases.append(("binary calibrated", (rng.uniform(size=1000) < f), f))
     f = rng.beta(0.5, 0.5, size=500)
-    cases.append(("binary overconfident", rng.uniform(size=500) < 0.5 + 0.3 * (f - 0.5), f))
+    y = rng.uniform(size=500) < 0.5 + 0.3 * (f - 0.5)
+    cases.append(("binary overconfident", y, f))
     f = rng.uniform(size=300)
     cases.append(("binary anti-calibrated", rng.uniform(size=300) > f, f))
     f = np.full(200, 0.99)
@@ -587,7 +600,7 @@ def _all_metric_calls():
 
 def _assert_result_close(a, b, rtol):
     for x, z in zip(np.atleast_1d(np.asarray(a, dtype=object)),
-                    np.atleast_1d(np.asarray(b, dtype=object))):
+                    np.atleast_1d(np.asarray(b, dtype=object)), strict=True):
         np.testing.assert_allclose(np.asarray(x, float), np.asarray(z, float),
                                    rtol=rtol, atol=1e-12)
 
@@ -639,7 +652,7 @@ def test_float32_close_to_float64(func, kwargs):
         # binning can move a sample across an edge by float32 rounding
         assert r32 == pytest.approx(r64, abs=2e-3, rel=1e-3)
     elif func is reliability_curve:
-        for a, b in zip(r32, r64):
+        for a, b in zip(r32, r64, strict=True):
             np.testing.assert_allclose(a, b, atol=2e-3)
 
 

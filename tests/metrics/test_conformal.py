@@ -149,7 +149,9 @@ def test_stacked_levels():
     assert cov.shape == width.shape == (4,)
     for level in range(4):
         assert cov[level] == interval_coverage_score(y, y_interval[:, :, level])
-        assert width[level] == pytest.approx(mean_interval_width(y_interval[:, :, level]))
+        assert width[level] == pytest.approx(
+            mean_interval_width(y_interval[:, :, level])
+        )
 
 
 @pytest.mark.parametrize(

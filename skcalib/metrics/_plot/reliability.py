@@ -318,8 +318,14 @@ class ReliabilityDisplay:
             ) from exc
 
         if ax is None:
-            figsize = (6.0, 6.4) if show_histogram else (6.0, 5.0)
-            _, ax = plt.subplots(figsize=figsize)
+            if show_histogram:
+                _, (ax, hist_ax) = plt.subplots(
+                    2, 1, sharex=True, height_ratios=(3, 1), figsize=(6.0, 6.6),
+                    layout="constrained",
+                )
+                _HIST_AXES[ax] = hist_ax
+            else:
+                _, ax = plt.subplots(figsize=(6.0, 5.4), layout="constrained")
         hist_ax = _HIST_AXES.get(ax)
         if show_histogram and hist_ax is None:
             from mpl_toolkits.axes_grid1 import make_axes_locatable
@@ -415,7 +421,8 @@ class ReliabilityDisplay:
                 low, high = np.asarray(lows[i]), np.asarray(highs[i])
                 if smoothed and densities[i] is not None:
                     keep = np.asarray(densities[i]) >= _MIN_SMOOTH_DENSITY
-                    low, high = np.where(keep, low, np.nan), np.where(keep, high, np.nan)
+                    low = np.where(keep, low, np.nan)
+                    high = np.where(keep, high, np.nan)
                 bands.append(
                     ax.fill_between(x, low, high, color=color, alpha=0.2,
                                     linewidth=0, zorder=1.5)
@@ -428,7 +435,7 @@ class ReliabilityDisplay:
                 )
                 hists.append(
                     hist_ax.stairs(counts, edges, fill=True, color=color,
-                                   alpha=0.35 if n == 1 else 0.25)
+                                   alpha=0.35 if n == 1 else 0.15)
                 )
                 hist_ax.stairs(counts, edges, color=color, linewidth=1.0)
 
@@ -444,7 +451,8 @@ class ReliabilityDisplay:
         else:
             ax.set_xlabel(xlabel)
         ax.grid(True, linewidth=0.5, alpha=0.4)
-        ax.legend(loc="best", fontsize="small")
+        if ax.get_legend_handles_labels()[1]:
+            ax.legend(loc="best", fontsize="small")
 
         self.ax_ = ax
         self.hist_ax_ = hist_ax
@@ -619,7 +627,8 @@ class ReliabilityDisplay:
             data["prob_pred"].append(prob_pred)
             data["bin_weight"].append(bin_weight)
             # The identity documented by reliability_curve: the l1 ECE.
-            data["ece"].append(float(np.sum(bin_weight * np.abs(prob_true - prob_pred))))
+            gaps = np.abs(prob_true - prob_pred)
+            data["ece"].append(float(np.sum(bin_weight * gaps)))
             data["confidence"].append(conf)
             if smooth:
                 smece, sigma = smooth_ece(
