@@ -34,8 +34,9 @@ def pytest_collection_modifyitems(config, items):
         if callspec is None:
             continue
         values = [str(v) for v in callspec.params.values()]
-        values += [str(x) for v in callspec.params.values()
-                   if isinstance(v, tuple) for x in v]
+        values += [
+            str(x) for v in callspec.params.values() if isinstance(v, tuple) for x in v
+        ]
         if any(lib in values for lib in _ARRAY_API_LIBS):
             item.add_marker(pytest.mark.array_api)
 

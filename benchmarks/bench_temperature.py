@@ -61,9 +61,13 @@ def run(n=200_000, k=100, repeats=3, true_temperature=2.5, random_state=0):
     )
     sk_temperature = 1 / float(sk.calibrated_classifiers_[0].calibrators[0].beta_)
     return {
-        "n": n, "k": k,
-        "skcalib_s": t_ours, "sklearn_s": t_sk, "speedup": t_sk / t_ours,
-        "skcalib_T": ours.temperature_, "sklearn_T": sk_temperature,
+        "n": n,
+        "k": k,
+        "skcalib_s": t_ours,
+        "sklearn_s": t_sk,
+        "speedup": t_sk / t_ours,
+        "skcalib_T": ours.temperature_,
+        "sklearn_T": sk_temperature,
         "rel_diff_T": abs(ours.temperature_ - sk_temperature) / sk_temperature,
     }
 
@@ -75,8 +79,10 @@ def main():
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     r = run(args.n, args.k, args.repeats)
-    print(f"temperature scaling, {r['n']} x {r['k']} float32 logits "
-          f"(median of {args.repeats})")
+    print(
+        f"temperature scaling, {r['n']} x {r['k']} float32 logits "
+        f"(median of {args.repeats})"
+    )
     print(f"  skcalib  {r['skcalib_s']:8.3f} s   T = {r['skcalib_T']:.6f}")
     print(f"  sklearn  {r['sklearn_s']:8.3f} s   T = {r['sklearn_T']:.6f}")
     print(f"  speed-up {r['speedup']:8.2f} x   |dT|/T = {r['rel_diff_T']:.2e}")

@@ -63,8 +63,9 @@ model = RandomForestClassifier(n_estimators=100, random_state=0)
 model.fit(X_train, y_train)
 proba_test = model.predict_proba(X_test)
 proba_calib = model.predict_proba(X_calib)
-print(f"train / calibration / test sizes: {len(y_train)} / {len(y_calib)} / "
-      f"{len(y_test)}")
+print(
+    f"train / calibration / test sizes: {len(y_train)} / {len(y_calib)} / {len(y_test)}"
+)
 
 # %%
 # 1. Accuracy and proper scores
@@ -92,7 +93,11 @@ for name, metric in [
     ("smooth ECE", smooth_ece),
 ]:
     estimate, low, high = bootstrap_confidence_interval(
-        metric, y_test, proba_test, n_resamples=200, confidence_level=0.95,
+        metric,
+        y_test,
+        proba_test,
+        n_resamples=200,
+        confidence_level=0.95,
         random_state=0,
     )
     print(f"  {name:<10} {estimate:.3f}  [{low:.3f}, {high:.3f}]")
@@ -107,7 +112,11 @@ for name, metric in [
 # below shows where the confidences fall.
 
 display = ReliabilityDisplay.from_predictions(
-    y_test, proba_test, smooth=True, n_bootstrap=100, random_state=0,
+    y_test,
+    proba_test,
+    smooth=True,
+    n_bootstrap=100,
+    random_state=0,
     name="Random forest",
 )
 display.ax_.set_title("Reliability diagram on the digits test set")
@@ -135,8 +144,10 @@ for name, X_ood in shifted.items():
     msp_out = model.predict_proba(X_ood).max(axis=1)
     scores = np.concatenate([msp_in, msp_out])
     is_in = np.concatenate([np.ones_like(msp_in), np.zeros_like(msp_out)])
-    print(f"  {name:<18} AUROC {ood_auroc(is_in, scores):.3f}   "
-          f"FPR@95%TPR {fpr_at_tpr(is_in, scores, tpr=0.95):.3f}")
+    print(
+        f"  {name:<18} AUROC {ood_auroc(is_in, scores):.3f}   "
+        f"FPR@95%TPR {fpr_at_tpr(is_in, scores, tpr=0.95):.3f}"
+    )
 
 # %%
 # 4. Prediction sets with guaranteed coverage
@@ -150,14 +161,17 @@ for name, X_ood in shifted.items():
 # predictors are landing; here the set is built by hand from the project's
 # finite-sample conformal quantile.
 
-calib_scores = 1 - proba_calib[np.arange(len(y_calib)),
-                               np.searchsorted(model.classes_, y_calib)]
+calib_scores = (
+    1 - proba_calib[np.arange(len(y_calib)), np.searchsorted(model.classes_, y_calib)]
+)
 for confidence_level in (0.9, 0.95, 0.99):
     threshold = float(conformal_quantile(calib_scores, confidence_level))
     pred_set = (1 - proba_test) <= threshold  # boolean (n_samples, n_classes)
-    print(f"conformal sets at {confidence_level:.0%}: coverage "
-          f"{coverage_score(y_test, pred_set, labels=model.classes_):.3f}, "
-          f"mean set size {mean_set_size(pred_set):.2f}")
+    print(
+        f"conformal sets at {confidence_level:.0%}: coverage "
+        f"{coverage_score(y_test, pred_set, labels=model.classes_):.3f}, "
+        f"mean set size {mean_set_size(pred_set):.2f}"
+    )
 
 # %%
 # The coverage matches the requested level. With a 98%-accurate model, a 90% set

@@ -109,4 +109,3 @@ class OODDetectorMixin(_SkcalibTagsMixin, OutlierMixin):
     """
 
     _skcalib_family = "ood_detector"
-

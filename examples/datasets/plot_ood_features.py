@@ -30,8 +30,12 @@ from skcalib.metrics import aupr_out, detection_error, fpr_at_tpr, ood_auroc
 
 data = {
     shift: make_ood_features(
-        n_samples=1500, n_ood_samples=300, n_features=16, n_classes=3,
-        shift=shift, random_state=0,
+        n_samples=1500,
+        n_ood_samples=300,
+        n_features=16,
+        n_classes=3,
+        shift=shift,
+        random_state=0,
     )
     for shift in ("near", "far")
 }

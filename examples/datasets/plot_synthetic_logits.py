@@ -39,8 +39,12 @@ from skcalib.utils._array_api import softmax
 
 true_temperature = 2.0
 logits, y, proba_true = make_classification_logits(
-    n_samples=5000, n_classes=4, temperature=true_temperature, class_sep=0.7,
-    return_proba=True, random_state=0,
+    n_samples=5000,
+    n_classes=4,
+    temperature=true_temperature,
+    class_sep=0.7,
+    return_proba=True,
+    random_state=0,
 )
 accuracy = np.mean(logits.argmax(axis=1) == y)
 print(f"accuracy: {accuracy:.3f}")
@@ -68,15 +72,23 @@ fig, (ax_nll, ax_ece) = plt.subplots(1, 2, figsize=(10, 4.2), layout="constraine
 ax_nll.plot(temperatures, nll, color="C0")
 ax_nll.axvline(true_temperature, color="k", linestyle=":", label="true temperature")
 ax_nll.axvline(best, color="C3", linestyle="--", label=f"NLL minimum ({best:.2f})")
-ax_nll.set(xscale="log", xlabel="temperature t", ylabel="NLL of softmax(logits / t)",
-           title="Negative log-likelihood")
+ax_nll.set(
+    xscale="log",
+    xlabel="temperature t",
+    ylabel="NLL of softmax(logits / t)",
+    title="Negative log-likelihood",
+)
 ax_nll.legend()
 
 ax_ece.plot(temperatures, ece, label="ECE (15 bins)")
 ax_ece.plot(temperatures, smece, label="smooth ECE")
 ax_ece.axvline(true_temperature, color="k", linestyle=":", label="true temperature")
-ax_ece.set(xscale="log", xlabel="temperature t", ylabel="calibration error",
-           title="Calibration error")
+ax_ece.set(
+    xscale="log",
+    xlabel="temperature t",
+    ylabel="calibration error",
+    title="Calibration error",
+)
 ax_ece.legend()
 for ax in (ax_nll, ax_ece):
     ax.set_xticks([0.5, 1, 2, 4], labels=["0.5", "1", "2", "4"])
@@ -108,5 +120,7 @@ for name, proba in [("before", proba_before), ("after", proba_after)]:
         f"ECE {expected_calibration_error(y[half:], proba):.4f}  "
         f"smooth ECE {smooth_ece(y[half:], proba):.4f}"
     )
-print("same predictions:",
-      bool(np.all(proba_before.argmax(axis=1) == proba_after.argmax(axis=1))))
+print(
+    "same predictions:",
+    bool(np.all(proba_before.argmax(axis=1) == proba_after.argmax(axis=1))),
+)

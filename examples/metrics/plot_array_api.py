@@ -96,8 +96,10 @@ except ImportError:
 if torch is None:
     print("PyTorch is not installed: only the NumPy results are shown.")
 elif os.environ.get("SCIPY_ARRAY_API") != "1":
-    print("Set SCIPY_ARRAY_API=1 before starting Python to enable array-API "
-          "dispatch: only the NumPy results are shown.")
+    print(
+        "Set SCIPY_ARRAY_API=1 before starting Python to enable array-API "
+        "dispatch: only the NumPy results are shown."
+    )
 else:
     import array_api_compat.torch as xp_torch
 
@@ -112,8 +114,12 @@ else:
         print(f"torch report in {time.perf_counter() - tic:.2f} s")
 
         # float32 stays float32: the metrics compute in the dtype of y_prob.
-        arrays32 = [arrays[0], arrays[1].to(torch.float32), arrays[2],
-                    arrays[3].to(torch.float32)]
+        arrays32 = [
+            arrays[0],
+            arrays[1].to(torch.float32),
+            arrays[2],
+            arrays[3].to(torch.float32),
+        ]
         results[f"torch float32 ({device.type})"] = report(*arrays32)
 
 # %%

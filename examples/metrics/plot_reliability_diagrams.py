@@ -74,7 +74,12 @@ fig.tight_layout()
 display = None
 for name, proba in [("over-confident", proba_over), ("calibrated", proba_cal)]:
     display = ReliabilityDisplay.from_predictions(
-        y, proba, smooth=True, n_bootstrap=100, random_state=0, name=name,
+        y,
+        proba,
+        smooth=True,
+        n_bootstrap=100,
+        random_state=0,
+        name=name,
         ax=None if display is None else display.ax_,
     )
 ax = display.ax_
@@ -90,7 +95,11 @@ ax.set_title("Smoothed curves with 90% bootstrap bands")
 # below the diagonal at high probabilities and above it at low ones.
 
 display = ReliabilityDisplay.from_predictions(
-    y, proba_over, multi_class="classwise", strategy="quantile", n_bins=10,
+    y,
+    proba_over,
+    multi_class="classwise",
+    strategy="quantile",
+    n_bins=10,
     name="T = 2",
 )
 display.ax_.set_title("Classwise reliability (equal-mass bins)")

@@ -98,9 +98,11 @@ class TemperatureScaling(BaseScoreCalibrator):
             # needs only two or three passes over the full data.
             rows = slice(None, None, stride)
             u, n_iter = self._newton(
-                shifted[rows, ...], shifted_true[rows],
+                shifted[rows, ...],
+                shifted_true[rows],
                 None if sample_weight is None else sample_weight[rows],
-                u, xp=xp,
+                u,
+                xp=xp,
             )
         u, n_full = self._newton(shifted, shifted_true, sample_weight, u, xp=xp)
         self.temperature_ = math.exp(-u)
@@ -113,8 +115,12 @@ class TemperatureScaling(BaseScoreCalibrator):
 
         def derivatives(u):
             return temperature_nll_derivatives(
-                shifted, shifted_sq, shifted_true, math.exp(u),
-                sample_weight=sample_weight, xp=xp,
+                shifted,
+                shifted_sq,
+                shifted_true,
+                math.exp(u),
+                sample_weight=sample_weight,
+                xp=xp,
             )
 
         value, grad_a, hess_a = derivatives(u)

@@ -17,6 +17,7 @@ _LAZY = {
     "smooth_ece": "_calibration",
     "brier_score": "_calibration",
     "brier_score_decomposition": "_calibration",
+    "BrierDecomposition": "_calibration",
     "negative_log_likelihood": "_calibration",
     "balance_score": "_calibration",
     "reliability_curve": "_calibration",
@@ -41,6 +42,7 @@ _LAZY = {
     "selective_auc": "_selective",
     # uncertainty on metrics
     "bootstrap_confidence_interval": "_bootstrap",
+    "BootstrapResult": "_bootstrap",
     # scorers
     "get_scorer": "_scorers",
     "get_scorer_names": "_scorers",

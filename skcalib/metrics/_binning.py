@@ -97,7 +97,7 @@ def _bin_statistics(conf, outcome, weight, *, n_bins, strategy, xp, device):
         # bin = number of edges strictly below the value (closed on the right)
         bins = xp.zeros((n_cols, m), dtype=xp.int64, device=device)
         for b in range(n_bins - 1):
-            bins = bins + xp.astype(conf > edges[:, b:b + 1], xp.int64)
+            bins = bins + xp.astype(conf > edges[:, b : b + 1], xp.int64)
     offsets = xp.arange(n_cols, dtype=bins.dtype, device=device) * n_bins
     idx = xp.reshape(bins + offsets[:, None], (-1,))
     size = n_cols * n_bins

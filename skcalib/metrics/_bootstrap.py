@@ -77,7 +77,7 @@ class _Rows:
             self._arange = self.indices(np.arange(self.a.shape[0], dtype=np.int64))
         ar = self._arange
         concat = np.concatenate if self.xp is None else self.xp.concat
-        return self.take(concat([ar[:i], ar[i + 1:]]))
+        return self.take(concat([ar[:i], ar[i + 1 :]]))
 
 
 def _draw_indices(random_state, n_resamples, n_samples):
@@ -209,8 +209,7 @@ def bootstrap_confidence_interval(
     n = lengths[0]
     if n < 1 or any(length != n for length in lengths):
         raise ValueError(
-            "All arrays must have the same, positive number of rows; got "
-            f"{lengths}."
+            f"All arrays must have the same, positive number of rows; got {lengths}."
         )
     kwargs = dict(metric_kwargs)
     sw = kwargs.pop("sample_weight", None)
@@ -228,9 +227,7 @@ def bootstrap_confidence_interval(
 
     def evaluate(parts):
         if len(parts) > len(arrays):
-            return _as_value(
-                metric(*parts[:-1], sample_weight=parts[-1], **kwargs)
-            )
+            return _as_value(metric(*parts[:-1], sample_weight=parts[-1], **kwargs))
         return _as_value(metric(*parts, **kwargs))
 
     estimate = evaluate(resampled)
@@ -254,8 +251,12 @@ def bootstrap_confidence_interval(
         low, high = (np.quantile(distribution, p, axis=0) for p in probs)
     else:
         low, high = (
-            np.array([np.quantile(distribution[:, j], p[j])
-                      for j in range(distribution.shape[1])])
+            np.array(
+                [
+                    np.quantile(distribution[:, j], p[j])
+                    for j in range(distribution.shape[1])
+                ]
+            )
             for p in probs
         )
     if method == "basic":

@@ -94,8 +94,12 @@ def _prepare(y_true, y_prob, labels, pos_label, sample_weight):
     is_1d = _input_ndim(y_prob) == 1
     xp, device = get_namespace_and_device(y_prob)
     y_idx, proba, _, sw = check_proba_targets(
-        y_true, y_prob, labels=labels, pos_label=pos_label,
-        sample_weight=sample_weight, xp=xp,
+        y_true,
+        y_prob,
+        labels=labels,
+        pos_label=pos_label,
+        sample_weight=sample_weight,
+        xp=xp,
     )
     return xp, device, y_idx, proba, is_1d, sw
 
@@ -112,8 +116,9 @@ def _top_label(proba, y_idx, xp):
     return conf, correct
 
 
-def _confidence_outcome(proba, y_idx, weight, is_1d, multi_class, xp, device,
-                        class_index=None):
+def _confidence_outcome(
+    proba, y_idx, weight, is_1d, multi_class, xp, device, class_index=None
+):
     """(C, m) confidences and 0/1 outcomes, and weights, for the binned metrics.
 
     Each of the C rows is binned on its own. ``weight`` is None, (1, m) or
@@ -154,8 +159,18 @@ def _weighted_mean(values, weight, xp):
 # --------------------------------------------------------------------------
 
 
-def _binned_calibration_error(y_true, y_prob, *, n_bins, strategy, norm,
-                              multi_class, labels, pos_label, sample_weight):
+def _binned_calibration_error(
+    y_true,
+    y_prob,
+    *,
+    n_bins,
+    strategy,
+    norm,
+    multi_class,
+    labels,
+    pos_label,
+    sample_weight,
+):
     n_bins = _check_n_bins(n_bins)
     _check_option(strategy, "strategy", _STRATEGIES)
     _check_option(norm, "norm", _NORMS)
@@ -166,8 +181,9 @@ def _binned_calibration_error(y_true, y_prob, *, n_bins, strategy, norm,
     conf, outcome, weights = _confidence_outcome(
         proba, y_idx, weight, is_1d, multi_class, xp, device
     )
-    stats = _bin_statistics(conf, outcome, weights, n_bins=n_bins,
-                            strategy=strategy, xp=xp, device=device)
+    stats = _bin_statistics(
+        conf, outcome, weights, n_bins=n_bins, strategy=strategy, xp=xp, device=device
+    )
     per_column = _calibration_error_from_stats(*stats, norm=norm, xp=xp)
     return float(xp.mean(per_column))
 
@@ -284,8 +300,14 @@ def expected_calibration_error(
     0.166667
     """
     return _binned_calibration_error(
-        y_true, y_prob, n_bins=n_bins, strategy=strategy, norm=norm,
-        multi_class=multi_class, labels=labels, pos_label=pos_label,
+        y_true,
+        y_prob,
+        n_bins=n_bins,
+        strategy=strategy,
+        norm=norm,
+        multi_class=multi_class,
+        labels=labels,
+        pos_label=pos_label,
         sample_weight=sample_weight,
     )
 
@@ -358,8 +380,14 @@ def adaptive_calibration_error(
     0.25
     """
     return _binned_calibration_error(
-        y_true, y_prob, n_bins=n_bins, strategy="quantile", norm=norm,
-        multi_class=multi_class, labels=labels, pos_label=pos_label,
+        y_true,
+        y_prob,
+        n_bins=n_bins,
+        strategy="quantile",
+        norm=norm,
+        multi_class=multi_class,
+        labels=labels,
+        pos_label=pos_label,
         sample_weight=sample_weight,
     )
 
@@ -409,8 +437,14 @@ def maximum_calibration_error(
     0.2
     """
     return _binned_calibration_error(
-        y_true, y_prob, n_bins=n_bins, strategy=strategy, norm="max",
-        multi_class=multi_class, labels=labels, pos_label=pos_label,
+        y_true,
+        y_prob,
+        n_bins=n_bins,
+        strategy=strategy,
+        norm="max",
+        multi_class=multi_class,
+        labels=labels,
+        pos_label=pos_label,
         sample_weight=sample_weight,
     )
 
@@ -499,12 +533,24 @@ def reliability_curve(
             f"multi_class={multi_class!r}."
         )
     conf, outcome, weights = _confidence_outcome(
-        proba, y_idx, weight, is_1d, multi_class, xp, device,
+        proba,
+        y_idx,
+        weight,
+        is_1d,
+        multi_class,
+        xp,
+        device,
         class_index=class_index,
     )
     w_sum, conf_sum, out_sum = (
-        to_numpy(s)[0] for s in _bin_statistics(
-            conf, outcome, weights, n_bins=n_bins, strategy=strategy, xp=xp,
+        to_numpy(s)[0]
+        for s in _bin_statistics(
+            conf,
+            outcome,
+            weights,
+            n_bins=n_bins,
+            strategy=strategy,
+            xp=xp,
             device=device,
         )
     )
@@ -673,8 +719,7 @@ def _smooth_reliability_curve(
     out = _kernel_apply(f, xp.stack([y * w, w]), t, float(bandwidth), xp, device)
     mean_outcome = out[0, :] / (out[1, :] + _RELPLOT_DENSITY_EPS)
     density = out[1, :] / xp.sum(w)
-    return (to_numpy(t), to_numpy(mean_outcome), to_numpy(density),
-            float(bandwidth))
+    return (to_numpy(t), to_numpy(mean_outcome), to_numpy(density), float(bandwidth))
 
 
 # --------------------------------------------------------------------------
@@ -805,7 +850,12 @@ def brier_score_decomposition(
         proba, y_idx, weight, is_1d, "classwise", xp, device
     )
     w_sum, conf_sum, out_sum = _bin_statistics(
-        conf, outcome, weights, n_bins=n_bins, strategy=strategy, xp=xp,
+        conf,
+        outcome,
+        weights,
+        n_bins=n_bins,
+        strategy=strategy,
+        xp=xp,
         device=device,
     )
     total = xp.sum(w_sum, axis=1, keepdims=True)

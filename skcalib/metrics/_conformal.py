@@ -77,8 +77,11 @@ def _encode_set_targets(y_true, n_classes, labels, *, xp, device):
             )
         if n_classes > 1 and not np.all(classes[1:] > classes[:-1]):
             raise ValueError("labels must be sorted in increasing order, no repeats.")
-        y_np = to_numpy(y_true) if array_api_compat.is_array_api_obj(y_true) \
+        y_np = (
+            to_numpy(y_true)
+            if array_api_compat.is_array_api_obj(y_true)
             else np.asarray(y_true)
+        )
         if y_np.ndim != 1:
             raise ValueError(f"y_true must be 1-D, got shape {y_np.shape}.")
         idx = encode_labels(y_np, classes, name="y_true").astype(np.int64)
@@ -226,8 +229,11 @@ def _size_strata(n_classes, n_bins):
     """First set size of each stratum: ``0 .. n_classes`` split in ``n_bins``."""
     if n_bins is None:
         return np.arange(n_classes + 1)
-    if isinstance(n_bins, bool) or not isinstance(n_bins, (int, np.integer)) \
-            or n_bins < 1:
+    if (
+        isinstance(n_bins, bool)
+        or not isinstance(n_bins, (int, np.integer))
+        or n_bins < 1
+    ):
         raise ValueError(f"n_bins must be a positive integer or None, got {n_bins!r}.")
     if n_bins > n_classes + 1:
         raise ValueError(
@@ -326,9 +332,7 @@ def size_stratified_coverage(
     n_levels = sets3.shape[2]
     sizes = xp.sum(xp.astype(sets3, xp.int64), axis=1)  # (n, L)
     starts_dev = xp.asarray(starts, dtype=xp.int64, device=dev)
-    stratum = xp.searchsorted(
-        starts_dev, xp.reshape(sizes, (-1,)), side="right"
-    ) - 1
+    stratum = xp.searchsorted(starts_dev, xp.reshape(sizes, (-1,)), side="right") - 1
     stratum = xp.reshape(stratum, (n_samples, n_levels))
     level = xp.arange(n_levels, dtype=xp.int64, device=dev)
     flat = xp.reshape(level[None, :] * n_strata + stratum, (-1,))
@@ -419,9 +423,7 @@ or ndarray of shape (n_levels,)
     0.8333333333333333
     """
     if average not in (None, "min", "macro"):
-        raise ValueError(
-            f"average must be None, 'min' or 'macro', got {average!r}."
-        )
+        raise ValueError(f"average must be None, 'min' or 'macro', got {average!r}.")
     xp, dev, sets, stacked, y_idx, sw, dtype = _set_inputs(
         y_true, y_pred_set, labels, sample_weight
     )

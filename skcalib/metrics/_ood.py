@@ -74,9 +74,7 @@ def _tie_aware_cumsums(score, *values, xp):
     sorted_score = xp.take(score, order)
     ascending = -sorted_score
     group_end = xp.searchsorted(ascending, ascending, side="right") - 1
-    cumsums = [
-        xp.take(xp.cumulative_sum(xp.take(v, order)), group_end) for v in values
-    ]
+    cumsums = [xp.take(xp.cumulative_sum(xp.take(v, order)), group_end) for v in values]
     return order, sorted_score, group_end, cumsums
 
 

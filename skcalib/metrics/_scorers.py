@@ -55,8 +55,7 @@ def _positional_arity(func):
     except (TypeError, ValueError):
         return None
     return sum(
-        p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
-        and p.default is p.empty
+        p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty
         for p in params
     )
 
@@ -194,8 +193,7 @@ class _Scorer:
         sign = "" if self._sign > 0 else ", greater_is_better=False"
         kw = "".join(f", {k}={v!r}" for k, v in self._kwargs.items())
         return (
-            f"make_scorer({name}{sign}, response_method={self._response_method!r}"
-            f"{kw})"
+            f"make_scorer({name}{sign}, response_method={self._response_method!r}{kw})"
         )
 
 
@@ -271,22 +269,46 @@ _neg_abs_balance.__name__ = "abs_balance_score"
 # name -> (module, function, greater_is_better, response_method)
 _REGISTRY = {
     "neg_expected_calibration_error": (
-        "_calibration", "expected_calibration_error", False, "predict_proba"),
+        "_calibration",
+        "expected_calibration_error",
+        False,
+        "predict_proba",
+    ),
     "neg_adaptive_calibration_error": (
-        "_calibration", "adaptive_calibration_error", False, "predict_proba"),
+        "_calibration",
+        "adaptive_calibration_error",
+        False,
+        "predict_proba",
+    ),
     "neg_maximum_calibration_error": (
-        "_calibration", "maximum_calibration_error", False, "predict_proba"),
+        "_calibration",
+        "maximum_calibration_error",
+        False,
+        "predict_proba",
+    ),
     "neg_smooth_ece": ("_calibration", "smooth_ece", False, "predict_proba"),
     "neg_brier_score": ("_calibration", "brier_score", False, "predict_proba"),
     "neg_negative_log_likelihood": (
-        "_calibration", "negative_log_likelihood", False, "predict_proba"),
+        "_calibration",
+        "negative_log_likelihood",
+        False,
+        "predict_proba",
+    ),
     "neg_balance_score": (None, _neg_abs_balance, False, "predict_proba"),
     "coverage_score": ("_conformal", "coverage_score", True, "predict_set"),
     "neg_mean_set_size": ("_conformal", "mean_set_size", False, "predict_set"),
     "interval_coverage_score": (
-        "_conformal", "interval_coverage_score", True, "predict_interval"),
+        "_conformal",
+        "interval_coverage_score",
+        True,
+        "predict_interval",
+    ),
     "neg_mean_interval_width": (
-        "_conformal", "mean_interval_width", False, "predict_interval"),
+        "_conformal",
+        "mean_interval_width",
+        False,
+        "predict_interval",
+    ),
     "ood_auroc": ("_ood", "ood_auroc", True, "score_samples"),
     "neg_fpr_at_tpr": ("_ood", "fpr_at_tpr", False, "score_samples"),
     "aupr_in": ("_ood", "aupr_in", True, "score_samples"),

@@ -223,8 +223,14 @@ def move_to(x, *, xp, device):
         return x
     try:
         return xp.from_dlpack(x, device=device)
-    except (AttributeError, TypeError, NotImplementedError, BufferError, ValueError,
-            RuntimeError):
+    except (
+        AttributeError,
+        TypeError,
+        NotImplementedError,
+        BufferError,
+        ValueError,
+        RuntimeError,
+    ):
         return xp.asarray(to_numpy(x), device=device)
 
 
@@ -440,8 +446,9 @@ def bincount(x, *, weights=None, minlength=0, xp=None):
     if hasattr(xp, "bincount"):
         if weights is None:
             return xp.bincount(x, minlength=n_bins)
-        return xp.astype(xp.bincount(x, weights=weights, minlength=n_bins),
-                         weights.dtype)
+        return xp.astype(
+            xp.bincount(x, weights=weights, minlength=n_bins), weights.dtype
+        )
     one_hot = x[:, None] == xp.arange(n_bins, dtype=x.dtype, device=dev)[None, :]
     if weights is None:
         return xp.sum(xp.astype(one_hot, xp.int64), axis=0)
@@ -509,8 +516,11 @@ def temperature_nll_derivatives(
     acc = float_dtype(xp, device=dev)
     stacked = xp.astype(
         xp.stack(
-            [xp.log(s0) - a * shifted_true_logit, m1 - shifted_true_logit,
-             m2 - m1 * m1],
+            [
+                xp.log(s0) - a * shifted_true_logit,
+                m1 - shifted_true_logit,
+                m2 - m1 * m1,
+            ],
             axis=1,
         ),
         acc,

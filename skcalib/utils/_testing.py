@@ -65,7 +65,9 @@ def skip_if_unavailable(namespace_name, device_name):
     if namespace_name == "array_api_strict":
         return mod, mod.Device(device_name)
     if namespace_name == "torch":
-        return importlib.import_module("array_api_compat.torch"), mod.device(device_name)
+        return importlib.import_module("array_api_compat.torch"), mod.device(
+            device_name
+        )
     if namespace_name == "cupy":
         try:
             if mod.cuda.runtime.getDeviceCount() == 0:  # pragma: no cover
@@ -78,7 +80,7 @@ def skip_if_unavailable(namespace_name, device_name):
 
 
 def convert_inputs(arrays, xp, device, dtype_name):
-    """Move NumPy ``arrays`` to ``xp``/``device``; floating arrays become ``dtype_name``.
+    """Move NumPy ``arrays`` to ``xp``/``device``; floats become ``dtype_name``.
 
     Integer, boolean and string arrays keep their dtype (strings stay NumPy).
     Non-array entries are passed through.
@@ -97,6 +99,8 @@ def convert_inputs(arrays, xp, device, dtype_name):
 
 
 def _as_numpy_tree(result):
+    if isinstance(result, tuple) and hasattr(result, "_fields"):  # namedtuple
+        return type(result)(*(_as_numpy_tree(r) for r in result))
     if isinstance(result, (tuple, list)):
         return type(result)(_as_numpy_tree(r) for r in result)
     if isinstance(result, dict):
@@ -111,7 +115,8 @@ def assert_same_on_namespace(
 ):
     """Check ``func(*args, **kwargs)`` gives the same result on another namespace.
 
-    ``args`` are NumPy inputs; they are converted with :func:`convert_inputs`
+    ``args`` and the NumPy arrays among ``kwargs`` (``sample_weight``, ...)
+    are converted with :func:`convert_inputs`
     for ``combination = (namespace_name, device_name, dtype_name)`` and
     ``func`` is called under ``config_context(array_api_dispatch=True)``.
     Array results must come back in the input namespace and on its device;
@@ -126,15 +131,26 @@ def assert_same_on_namespace(
     kwargs = kwargs or {}
     namespace_name, device_name, dtype_name = combination
     xp, device = skip_if_unavailable(namespace_name, device_name)
-    ref_args = [
-        a.astype(dtype_name) if isinstance(a, np.ndarray) and a.dtype.kind == "f"
-        else a
-        for a in args
-    ]
-    expected = _as_numpy_tree(func(*ref_args, **kwargs))
+
+    def as_dtype(a):
+        if isinstance(a, np.ndarray) and a.dtype.kind == "f":
+            return a.astype(dtype_name)
+        return a
+
+    ref_args = [as_dtype(a) for a in args]
+    ref_kwargs = {k: as_dtype(v) for k, v in kwargs.items()}
+    expected = _as_numpy_tree(func(*ref_args, **ref_kwargs))
     xp_args = convert_inputs(args, xp, device, dtype_name)
+    names = list(kwargs)
+    xp_kwargs = dict(
+        zip(
+            names,
+            convert_inputs([kwargs[k] for k in names], xp, device, dtype_name),
+            strict=True,
+        )
+    )
     with config_context(array_api_dispatch=True):
-        result = func(*xp_args, **kwargs)
+        result = func(*xp_args, **xp_kwargs)
     _check_placement(result, xp, device)
     result = _as_numpy_tree(result)
     if rtol is None:
@@ -169,7 +185,7 @@ def _check_placement(result, xp, device):
 def _assert_tree_close(result, expected, *, rtol, atol):
     if isinstance(expected, (tuple, list)):
         assert len(result) == len(expected)
-        for r, e in zip(result, expected):
+        for r, e in zip(result, expected, strict=True):
             _assert_tree_close(r, e, rtol=rtol, atol=atol)
     elif isinstance(expected, dict):
         assert result.keys() == expected.keys()
@@ -179,6 +195,8 @@ def _assert_tree_close(result, expected, *, rtol, atol):
         assert result == expected
     else:
         np.testing.assert_allclose(
-            np.asarray(result, dtype=float), np.asarray(expected, dtype=float),
-            rtol=rtol, atol=atol,
+            np.asarray(result, dtype=float),
+            np.asarray(expected, dtype=float),
+            rtol=rtol,
+            atol=atol,
         )

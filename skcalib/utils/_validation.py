@@ -183,8 +183,11 @@ def check_consistent_length(**arrays):
     ...
     ValueError: Inconsistent numbers of samples: y_true has 3, y_prob has 2.
     """
-    lengths = {k: int(v.shape[0]) if hasattr(v, "shape") else len(v)
-               for k, v in arrays.items() if v is not None}
+    lengths = {
+        k: int(v.shape[0]) if hasattr(v, "shape") else len(v)
+        for k, v in arrays.items()
+        if v is not None
+    }
     if len(set(lengths.values())) > 1:
         desc = ", ".join(f"{k} has {n}" for k, n in lengths.items())
         raise ValueError(f"Inconsistent numbers of samples: {desc}.")
@@ -257,8 +260,11 @@ def encode_labels(y, classes, *, name="y"):
     classes = np.asarray(classes)
     idx = np.searchsorted(classes, y)
     idx_clipped = np.clip(idx, 0, max(len(classes) - 1, 0))
-    unseen = (idx >= len(classes)) | (classes[idx_clipped] != y) if len(classes) \
+    unseen = (
+        (idx >= len(classes)) | (classes[idx_clipped] != y)
+        if len(classes)
         else np.ones(y.shape, dtype=bool)
+    )
     if np.any(unseen):
         raise ValueError(
             f"{name} contains labels not seen during fit: "
@@ -304,8 +310,11 @@ def check_proba_targets(
     """
     xp, dev = get_namespace_and_device(y_prob, xp=xp)
     y_prob = check_probabilities(y_prob, xp=xp)
-    y_np = to_numpy(y_true) if array_api_compat.is_array_api_obj(y_true) \
+    y_np = (
+        to_numpy(y_true)
+        if array_api_compat.is_array_api_obj(y_true)
         else np.asarray(y_true)
+    )
     if y_np.ndim != 1:
         raise ValueError(f"y_true must be 1-D, got shape {_shape_str(y_np)}.")
     check_consistent_length(y_true=y_np, y_prob=y_prob)
@@ -316,7 +325,9 @@ def check_proba_targets(
     if y_prob.ndim == 1:
         present = np.unique(y_np)
         if pos_label is None:
-            cand = set(present.tolist()) | (set(labels) if labels is not None else set())
+            cand = set(present.tolist()) | (
+                set(labels) if labels is not None else set()
+            )
             if not any(cand <= s for s in _BINARY_LABEL_SETS):
                 raise ValueError(
                     "y_prob is 1-D (probability of the positive class) but y_true "
@@ -364,7 +375,10 @@ def check_proba_targets(
         proba = y_prob
     y_idx = move_to(y_idx_np.astype(np.int64), xp=xp, device=dev)
     sample_weight = check_sample_weight(
-        sample_weight, y_np.shape[0], xp=xp, device=dev,
+        sample_weight,
+        y_np.shape[0],
+        xp=xp,
+        device=dev,
         dtype=float_dtype(xp, proba, device=dev),
     )
     return y_idx, proba, classes, sample_weight

@@ -22,8 +22,13 @@ _FAMILIES = {
     "ood_detector": OODDetectorMixin,
 }
 # scikit-learn's estimator types, matched on the estimator tags.
-_SKLEARN_TYPES = ("classifier", "regressor", "outlier_detector", "transformer",
-                  "cluster")
+_SKLEARN_TYPES = (
+    "classifier",
+    "regressor",
+    "outlier_detector",
+    "transformer",
+    "cluster",
+)
 # The public subpackages: what they list in ``__all__`` is the public API.
 _PUBLIC_PACKAGES = (
     "calibration",

@@ -83,19 +83,24 @@ def check_predict_proba_simplex(name, estimator):
         f"{name}.predict_proba returned shape {proba.shape}, expected "
         f"{(X.shape[0], n_classes)}"
     )
-    assert np.all(np.isfinite(proba)), f"{name}.predict_proba returned non-finite values"
+    assert np.all(np.isfinite(proba)), (
+        f"{name}.predict_proba returned non-finite values"
+    )
     assert proba.min() >= 0 and proba.max() <= 1, (
         f"{name}.predict_proba returned values outside [0, 1]: "
         f"[{proba.min()}, {proba.max()}]"
     )
     atol = 1e-4 if proba.dtype == np.float32 else 1e-8
     np.testing.assert_allclose(
-        proba.sum(axis=1), 1.0, atol=atol,
+        proba.sum(axis=1),
+        1.0,
+        atol=atol,
         err_msg=f"{name}.predict_proba rows do not sum to one",
     )
     pred = to_numpy(est.predict(X))
     np.testing.assert_array_equal(
-        pred, est.classes_[proba.argmax(axis=1)],
+        pred,
+        est.classes_[proba.argmax(axis=1)],
         err_msg=f"{name}.predict is not the argmax of predict_proba",
     )
 
@@ -161,7 +166,7 @@ def check_conformal_nested_sets(name, estimator):
             outputs.append(to_numpy(est.predict_interval(X_test)))
         else:
             outputs.append(to_numpy(est.predict_set(X_test)).astype(bool))
-    for low, high in zip(outputs[:-1], outputs[1:]):
+    for low, high in zip(outputs[:-1], outputs[1:], strict=True):
         if tags.family == "conformal_regressor":
             ok = (high[:, 0] <= low[:, 0]) & (low[:, 1] <= high[:, 1])
         else:
@@ -204,13 +209,17 @@ def check_ood_score_direction(name, estimator):
     )
     dec = to_numpy(est.decision_function(X_test_id))
     np.testing.assert_allclose(
-        dec, s_id - float(est.offset_), rtol=1e-6, atol=1e-8,
+        dec,
+        s_id - float(est.offset_),
+        rtol=1e-6,
+        atol=1e-8,
         err_msg=f"{name}.decision_function != score_samples - offset_",
     )
     pred = to_numpy(est.predict(X_test_id))
     assert set(np.unique(pred)) <= {-1, 1}, f"{name}.predict must return +1 / -1"
     np.testing.assert_array_equal(
-        pred, np.where(dec >= 0, 1, -1),
+        pred,
+        np.where(dec >= 0, 1, -1),
         err_msg=f"{name}.predict disagrees with the sign of decision_function",
     )
 
@@ -218,8 +227,13 @@ def check_ood_score_direction(name, estimator):
 def _fit_outputs(estimator, X, y):
     est = clone(estimator).fit(X, y)
     outs = []
-    for method in ("predict_proba", "predict_set", "predict_interval",
-                   "score_samples", "predict"):
+    for method in (
+        "predict_proba",
+        "predict_set",
+        "predict_interval",
+        "score_samples",
+        "predict",
+    ):
         if hasattr(est, method):
             outs.append(to_numpy(getattr(est, method)(X)))
     return outs
@@ -253,7 +267,7 @@ def check_deterministic_given_random_state(name, estimator):
     X, y = _data_for(estimator)
     est = clone(estimator).set_params(random_state=42)
     first, second = _fit_outputs(est, X, y), _fit_outputs(est, X, y)
-    for a, b in zip(first, second):
+    for a, b in zip(first, second, strict=True):
         np.testing.assert_array_equal(
             a, b, err_msg=f"{name} is not deterministic given random_state"
         )

@@ -22,8 +22,9 @@ def test_recovers_known_temperature(true_temperature):
 
 
 def test_same_optimum_as_sklearn_temperature_method():
-    X, y = make_classification(n_samples=3000, n_features=10, n_informative=6,
-                               n_classes=4, random_state=0)
+    X, y = make_classification(
+        n_samples=3000, n_features=10, n_informative=6, n_classes=4, random_state=0
+    )
     clf = LogisticRegression(C=100.0, max_iter=1000).fit(X[:1000], y[:1000])
     X_cal, y_cal = X[1000:], y[1000:]
     sk = CalibratedClassifierCV(FrozenEstimator(clf), method="temperature")
@@ -33,7 +34,8 @@ def test_same_optimum_as_sklearn_temperature_method():
     assert abs(ts.temperature_ - sk_temperature) / sk_temperature < 1e-4
     np.testing.assert_allclose(
         ts.predict_proba(clf.decision_function(X_cal)),
-        sk.predict_proba(X_cal), atol=1e-5,
+        sk.predict_proba(X_cal),
+        atol=1e-5,
     )
 
 
@@ -84,8 +86,9 @@ def test_binary_decision_values_are_logits_zero_x():
     ts_1d = TemperatureScaling().fit(x, y)
     ts_2d = TemperatureScaling().fit(np.stack([np.zeros_like(x), x], axis=1), y)
     assert ts_1d.temperature_ == pytest.approx(ts_2d.temperature_, rel=1e-10)
-    np.testing.assert_allclose(ts_1d.predict_proba(x[:5, None]),
-                               ts_2d.predict_proba(np.c_[np.zeros(5), x[:5]]))
+    np.testing.assert_allclose(
+        ts_1d.predict_proba(x[:5, None]), ts_2d.predict_proba(np.c_[np.zeros(5), x[:5]])
+    )
 
 
 def test_string_labels_and_argmax_unchanged():
@@ -141,5 +144,9 @@ def test_array_api_fit_predict(combination):
         ts = TemperatureScaling().fit(z, y, sample_weight=w)
         return ts.predict_proba(z), ts.temperature_
 
-    assert_same_on_namespace(fit_predict, [logits, y, w], combination=combination,
-                             rtol=1e-4 if combination[2] == "float32" else 1e-9)
+    assert_same_on_namespace(
+        fit_predict,
+        [logits, y, w],
+        combination=combination,
+        rtol=1e-4 if combination[2] == "float32" else 1e-9,
+    )

@@ -84,9 +84,7 @@ def test_nll_minimised_at_temperature(temperature):
         n, 3, temperature=temperature, random_state=1
     )
     grid = np.linspace(0.3, 5.0, 941)  # step 0.005
-    log_p = [
-        np.log(softmax(logits / t)[np.arange(n), y]) for t in grid
-    ]
+    log_p = [np.log(softmax(logits / t)[np.arange(n), y]) for t in grid]
     nll = -np.mean(log_p, axis=1)
     t_hat = grid[np.argmin(nll)]
     # Asymptotic standard deviation of the maximum-likelihood temperature from

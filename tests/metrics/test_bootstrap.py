@@ -99,16 +99,24 @@ def test_parity_scipy_bootstrap(method):
     x = rng.exponential(size=40)
     y = x + rng.normal(size=40)
     ref = stats.bootstrap(
-        (x, y), lambda a, b, axis=-1: np.mean(a - b, axis=axis), paired=True,
-        n_resamples=300, confidence_level=0.9, method=method,
+        (x, y),
+        lambda a, b, axis=-1: np.mean(a - b, axis=axis),
+        paired=True,
+        n_resamples=300,
+        confidence_level=0.9,
+        method=method,
         rng=np.random.default_rng(5),
     )
     res = bootstrap_confidence_interval(
-        _mean_diff, x, y, n_resamples=300, confidence_level=0.9, method=method,
+        _mean_diff,
+        x,
+        y,
+        n_resamples=300,
+        confidence_level=0.9,
+        method=method,
         random_state=np.random.default_rng(5),
     )
-    np.testing.assert_allclose(res.distribution, ref.bootstrap_distribution,
-                               rtol=1e-12)
+    np.testing.assert_allclose(res.distribution, ref.bootstrap_distribution, rtol=1e-12)
     assert res.low == pytest.approx(ref.confidence_interval.low, rel=1e-10)
     assert res.high == pytest.approx(ref.confidence_interval.high, rel=1e-10)
 
@@ -120,8 +128,12 @@ def _coverage_of_mean_ci(n_repeats, n, n_resamples, method, seed):
     for r in range(n_repeats):
         x = rng.normal(loc=1.0, scale=2.0, size=n)
         res = bootstrap_confidence_interval(
-            _mean, x, n_resamples=n_resamples, confidence_level=0.9,
-            method=method, random_state=r,
+            _mean,
+            x,
+            n_resamples=n_resamples,
+            confidence_level=0.9,
+            method=method,
+            random_state=r,
         )
         hits += res.low <= 1.0 <= res.high
     return hits / n_repeats
@@ -129,8 +141,7 @@ def _coverage_of_mean_ci(n_repeats, n, n_resamples, method, seed):
 
 def test_ci_coverage_quick():
     # 150 repetitions: a binomial 3-sigma band around 0.9 is +-0.075.
-    cov = _coverage_of_mean_ci(150, n=60, n_resamples=200, method="percentile",
-                               seed=0)
+    cov = _coverage_of_mean_ci(150, n=60, n_resamples=200, method="percentile", seed=0)
     assert 0.82 <= cov <= 0.975
 
 
@@ -140,8 +151,7 @@ def test_ci_coverage_slow(method):
     # 1000 repetitions: binomial standard error 0.0095 around 0.9, so +-3 sigma
     # is [0.87, 0.93]; bootstrap intervals under-cover by about (1 - 1/n) in
     # variance, negligible at n = 100.
-    cov = _coverage_of_mean_ci(1000, n=100, n_resamples=1000, method=method,
-                               seed=1)
+    cov = _coverage_of_mean_ci(1000, n=100, n_resamples=1000, method=method, seed=1)
     assert 0.87 <= cov <= 0.93
 
 
@@ -166,8 +176,9 @@ def test_errors():
 def test_inputs_not_modified():
     x = np.random.default_rng(0).normal(size=20)
     x0 = x.copy()
-    bootstrap_confidence_interval(_mean, x, n_resamples=20, method="bca",
-                                  random_state=0)
+    bootstrap_confidence_interval(
+        _mean, x, n_resamples=20, method="bca", random_state=0
+    )
     np.testing.assert_array_equal(x, x0)
 
 
@@ -176,15 +187,21 @@ def test_inputs_not_modified():
 def test_array_api(combination, method):
     rng = np.random.default_rng(0)
     y = rng.normal(size=40)
-    y_interval = np.stack([y - rng.uniform(0, 2, 40), y + rng.uniform(-0.5, 2, 40)],
-                          axis=1)
+    y_interval = np.stack(
+        [y - rng.uniform(0, 2, 40), y + rng.uniform(-0.5, 2, 40)], axis=1
+    )
     y_interval = np.sort(y_interval, axis=1)
     sw = rng.uniform(0.5, 2, size=40)
 
     def func(y, y_interval, sw):
         res = bootstrap_confidence_interval(
-            interval_coverage_score, y, y_interval, n_resamples=30,
-            method=method, random_state=0, sample_weight=sw,
+            interval_coverage_score,
+            y,
+            y_interval,
+            n_resamples=30,
+            method=method,
+            random_state=0,
+            sample_weight=sw,
         )
         return (res.estimate, res.low, res.high, res.distribution)
 
@@ -192,8 +209,11 @@ def test_array_api(combination, method):
     sets = rng.random((40, 3)) < 0.6
     labels = rng.integers(0, 3, size=40)
     assert_same_on_namespace(
-        lambda yt, s: tuple(bootstrap_confidence_interval(
-            coverage_score, yt, s, n_resamples=20, random_state=1, method=method)),
+        lambda yt, s: tuple(
+            bootstrap_confidence_interval(
+                coverage_score, yt, s, n_resamples=20, random_state=1, method=method
+            )
+        ),
         (labels, sets),
         combination=combination,
     )

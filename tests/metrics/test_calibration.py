@@ -30,7 +30,7 @@ MULTI_CLASS = ["top_label", "classwise", "marginal"]
 def _binary(n=300, seed=0, power=1.0):
     rng = np.random.default_rng(seed)
     p = rng.uniform(0.01, 0.99, size=n)
-    y = (rng.uniform(size=n) < p ** power).astype(np.int64)
+    y = (rng.uniform(size=n) < p**power).astype(np.int64)
     return y, p
 
 
@@ -97,12 +97,15 @@ def _ref_ece(y, proba, n_bins, strategy, norm, multi_class, weights=None):
         columns = [([float(v) for v in proba], [float(t == 1) for t in y], weights)]
     elif multi_class == "top_label":
         conf = [float(max(row)) for row in proba]
-        correct = [float(int(np.argmax(row)) == t)
-                   for row, t in zip(proba, y, strict=True)]
+        correct = [
+            float(int(np.argmax(row)) == t) for row, t in zip(proba, y, strict=True)
+        ]
         columns = [(conf, correct, weights)]
     elif multi_class == "classwise":
-        columns = [([float(row[c]) for row in proba], [float(t == c) for t in y],
-                    weights) for c in range(proba.shape[1])]
+        columns = [
+            ([float(row[c]) for row in proba], [float(t == c) for t in y], weights)
+            for c in range(proba.shape[1])
+        ]
     else:
         vals, outs, ws = [], [], []
         for row, t, w in zip(proba, y, weights, strict=True):
@@ -111,8 +114,7 @@ def _ref_ece(y, proba, n_bins, strategy, norm, multi_class, weights=None):
                 outs.append(float(t == c))
                 ws.append(w)
         columns = [(vals, outs, ws)]
-    errors = [_ref_column_error(v, o, w, n_bins, strategy, norm)
-              for v, o, w in columns]
+    errors = [_ref_column_error(v, o, w, n_bins, strategy, norm) for v, o, w in columns]
     return sum(errors) / len(errors)
 
 
@@ -231,9 +233,9 @@ def test_brier_hand_computed():
 
 
 def test_nll_hand_computed():
-    assert negative_log_likelihood(
-        [0, 1], [[0.8, 0.2], [0.4, 0.6]]
-    ) == pytest.approx(-(math.log(0.8) + math.log(0.6)) / 2)
+    assert negative_log_likelihood([0, 1], [[0.8, 0.2], [0.4, 0.6]]) == pytest.approx(
+        -(math.log(0.8) + math.log(0.6)) / 2
+    )
     assert negative_log_likelihood(["a", "b"], [0.3, 0.9], pos_label="b") == (
         pytest.approx(-(math.log(0.7) + math.log(0.9)) / 2)
     )
@@ -300,8 +302,9 @@ def test_brier_decomposition_exact_when_forecasts_binned_exactly(weighted):
     bs = brier_score(y, p, sample_weight=weights)
     assert rel - res + unc == pytest.approx(bs, rel=1e-12, abs=1e-14)
     # multiclass: per column the 4 rows' values fall in distinct bins
-    rows = np.array([[0.7, 0.2, 0.1], [0.1, 0.6, 0.3],
-                     [0.25, 0.35, 0.4], [0.45, 0.05, 0.5]])
+    rows = np.array(
+        [[0.7, 0.2, 0.1], [0.1, 0.6, 0.3], [0.25, 0.35, 0.4], [0.45, 0.05, 0.5]]
+    )
     proba = rows[rng.integers(0, 4, size=n)]
     y = rng.integers(0, 3, size=n)
     rel, res, unc = brier_score_decomposition(
@@ -325,18 +328,29 @@ def test_reliability_curve_matches_ece_and_sklearn():
     assert w.sum() == pytest.approx(1.0)
     assert np.all(np.diff(prob_pred) > 0)
     for strategy in STRATEGIES:
-        for multi_class, kwargs in [("top_label", {}), ("marginal", {}),
-                                    ("classwise", {"class_index": 2})]:
+        for multi_class, kwargs in [
+            ("top_label", {}),
+            ("marginal", {}),
+            ("classwise", {"class_index": 2}),
+        ]:
             yk, proba = _multiclass(n=200, k=4, seed=5)
             prob_true, prob_pred, w = reliability_curve(
-                yk, proba, n_bins=8, strategy=strategy, multi_class=multi_class,
+                yk,
+                proba,
+                n_bins=8,
+                strategy=strategy,
+                multi_class=multi_class,
                 **kwargs,
             )
             curve_ece = np.sum(w * np.abs(prob_true - prob_pred))
             if multi_class == "classwise":
                 ece = _ref_column_error(
-                    list(proba[:, 2]), list((yk == 2).astype(float)), [1.0] * 200,
-                    8, strategy, "l1",
+                    list(proba[:, 2]),
+                    list((yk == 2).astype(float)),
+                    [1.0] * 200,
+                    8,
+                    strategy,
+                    "l1",
                 )
             else:
                 ece = expected_calibration_error(
@@ -365,8 +379,13 @@ def test_ece_matches_plain_python_reference(strategy, norm, multi_class):
     rng = np.random.default_rng(1)
     for weights in (rng.integers(0, 4, size=150), rng.exponential(size=150)):
         got = expected_calibration_error(
-            y, proba, n_bins=7, strategy=strategy, norm=norm,
-            multi_class=multi_class, sample_weight=weights,
+            y,
+            proba,
+            n_bins=7,
+            strategy=strategy,
+            norm=norm,
+            multi_class=multi_class,
+            sample_weight=weights,
         )
         ref = _ref_ece(y, proba, 7, strategy, norm, multi_class, weights=weights)
         assert got == pytest.approx(ref, rel=1e-12, abs=1e-15)
@@ -385,9 +404,7 @@ def test_ece_matches_plain_python_reference(strategy, norm, multi_class):
 @pytest.mark.parametrize("n_bins", [1, 2, 9, 250])
 def test_ece_binary_matches_reference(strategy, norm, n_bins):
     y, p = _binary(n=200, seed=4, power=2.0)
-    got = expected_calibration_error(
-        y, p, n_bins=n_bins, strategy=strategy, norm=norm
-    )
+    got = expected_calibration_error(y, p, n_bins=n_bins, strategy=strategy, norm=norm)
     ref = _ref_ece(y, p, n_bins, strategy, norm, None)
     assert got == pytest.approx(ref, rel=1e-12)
     w = np.random.default_rng(0).integers(0, 3, size=200)
@@ -437,22 +454,27 @@ def test_ece_matches_mapie():
         )
         assert ours == pytest.approx(theirs, rel=1e-12)
         # classwise ECE
-        ours = expected_calibration_error(
-            yk, proba, n_bins=15, multi_class="classwise"
-        )
+        ours = expected_calibration_error(yk, proba, n_bins=15, multi_class="classwise")
         theirs = mapie_cal.expected_calibration_error(
-            correct, proba, num_bins=16, split_strategy="uniform", classwise=True,
+            correct,
+            proba,
+            num_bins=16,
+            split_strategy="uniform",
+            classwise=True,
             class_labels=yk,
         )
         assert ours == pytest.approx(theirs, rel=1e-12)
         # MAPIE's top_label_ece (Gupta & Ramdas) conditions on the predicted
         # class: the mean over predicted classes of our binary ECE.
         pred, conf = proba.argmax(1), proba.max(1)
-        ours = np.mean([
-            expected_calibration_error((yk[pred == c] == c).astype(int),
-                                       conf[pred == c], n_bins=15)
-            for c in np.unique(pred)
-        ])
+        ours = np.mean(
+            [
+                expected_calibration_error(
+                    (yk[pred == c] == c).astype(int), conf[pred == c], n_bins=15
+                )
+                for c in np.unique(pred)
+            ]
+        )
         theirs = mapie_cal.top_label_ece(
             yk, proba, num_bins=16, split_strategy="uniform"
         )
@@ -520,8 +542,11 @@ def test_smooth_reliability_curve_matches_relplot():
     grid, mu, density, sigma = _smooth_reliability_curve(
         f, y, bandwidth=0.05, n_points=50
     )
-    ref_mu = KernelSmoother(ReflectedGaussianKernel(0.05)).fit(
-        f[:, None], y).predict(grid[:, None])
+    ref_mu = (
+        KernelSmoother(ReflectedGaussianKernel(0.05))
+        .fit(f[:, None], y)
+        .predict(grid[:, None])
+    )
     assert sigma == 0.05 and grid.shape == (50,)
     np.testing.assert_allclose(mu, ref_mu, rtol=1e-9, atol=1e-12)
 
@@ -580,9 +605,17 @@ def _all_metric_calls():
     for strategy in STRATEGIES:
         for multi_class in MULTI_CLASS:
             for norm in NORMS:
-                calls.append((expected_calibration_error, dict(
-                    n_bins=6, strategy=strategy, norm=norm,
-                    multi_class=multi_class)))
+                calls.append(
+                    (
+                        expected_calibration_error,
+                        dict(
+                            n_bins=6,
+                            strategy=strategy,
+                            norm=norm,
+                            multi_class=multi_class,
+                        ),
+                    )
+                )
     calls += [
         (adaptive_calibration_error, dict(n_bins=5)),
         (maximum_calibration_error, dict(n_bins=5)),
@@ -599,14 +632,19 @@ def _all_metric_calls():
 
 
 def _assert_result_close(a, b, rtol):
-    for x, z in zip(np.atleast_1d(np.asarray(a, dtype=object)),
-                    np.atleast_1d(np.asarray(b, dtype=object)), strict=True):
-        np.testing.assert_allclose(np.asarray(x, float), np.asarray(z, float),
-                                   rtol=rtol, atol=1e-12)
+    for x, z in zip(
+        np.atleast_1d(np.asarray(a, dtype=object)),
+        np.atleast_1d(np.asarray(b, dtype=object)),
+        strict=True,
+    ):
+        np.testing.assert_allclose(
+            np.asarray(x, float), np.asarray(z, float), rtol=rtol, atol=1e-12
+        )
 
 
 @pytest.mark.parametrize(
-    "func, kwargs", _all_metric_calls(),
+    "func, kwargs",
+    _all_metric_calls(),
     ids=lambda v: v.__name__ if callable(v) else "-".join(map(str, v.values())),
 )
 def test_sample_weight_equals_duplicated_rows(func, kwargs):
@@ -620,27 +658,38 @@ def test_sample_weight_equals_duplicated_rows(func, kwargs):
     _assert_result_close(weighted, duplicated, rtol=1e-10)
     # unit weights change nothing; scaling the weights changes nothing
     if func is not smooth_ece:  # smECE's 1e-4 regulariser is on the count scale
-        _assert_result_close(func(y, proba, sample_weight=np.full(60, 2.5), **kwargs),
-                             func(y, proba, **kwargs), rtol=1e-10)
-    _assert_result_close(func(y, proba, sample_weight=np.ones(60), **kwargs),
-                         func(y, proba, **kwargs), rtol=1e-12)
+        _assert_result_close(
+            func(y, proba, sample_weight=np.full(60, 2.5), **kwargs),
+            func(y, proba, **kwargs),
+            rtol=1e-10,
+        )
+    _assert_result_close(
+        func(y, proba, sample_weight=np.ones(60), **kwargs),
+        func(y, proba, **kwargs),
+        rtol=1e-12,
+    )
 
 
 def test_sample_weight_binary_1d_duplicated():
     y, p = _binary(n=80, seed=6)
     w = np.random.default_rng(1).integers(0, 3, size=80)
     rep = np.repeat(np.arange(80), w)
-    for func, kwargs in [(expected_calibration_error, dict(strategy="quantile")),
-                         (expected_calibration_error, dict(norm="l2")),
-                         (smooth_ece, {}), (balance_score, {}), (brier_score, {}),
-                         (negative_log_likelihood, {})]:
+    for func, kwargs in [
+        (expected_calibration_error, dict(strategy="quantile")),
+        (expected_calibration_error, dict(norm="l2")),
+        (smooth_ece, {}),
+        (balance_score, {}),
+        (brier_score, {}),
+        (negative_log_likelihood, {}),
+    ]:
         assert func(y, p, sample_weight=w, **kwargs) == pytest.approx(
             func(y[rep], p[rep], **kwargs), rel=1e-10
         )
 
 
 @pytest.mark.parametrize(
-    "func, kwargs", _all_metric_calls(),
+    "func, kwargs",
+    _all_metric_calls(),
     ids=lambda v: v.__name__ if callable(v) else "-".join(map(str, v.values())),
 )
 def test_float32_close_to_float64(func, kwargs):
@@ -706,10 +755,16 @@ def test_smooth_ece_properties():
 # --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("func", [expected_calibration_error,
-                                  adaptive_calibration_error,
-                                  maximum_calibration_error, reliability_curve,
-                                  brier_score_decomposition])
+@pytest.mark.parametrize(
+    "func",
+    [
+        expected_calibration_error,
+        adaptive_calibration_error,
+        maximum_calibration_error,
+        reliability_curve,
+        brier_score_decomposition,
+    ],
+)
 @pytest.mark.parametrize("n_bins", [0, -3, 2.5, True, "10", None])
 def test_bad_n_bins(func, n_bins):
     with pytest.raises(ValueError, match="n_bins"):
@@ -745,9 +800,17 @@ def test_bad_options():
         reliability_curve(y, proba, class_index=0)
 
 
-@pytest.mark.parametrize("func", [expected_calibration_error, smooth_ece,
-                                  brier_score, negative_log_likelihood,
-                                  balance_score, reliability_curve])
+@pytest.mark.parametrize(
+    "func",
+    [
+        expected_calibration_error,
+        smooth_ece,
+        brier_score,
+        negative_log_likelihood,
+        balance_score,
+        reliability_curve,
+    ],
+)
 def test_bad_inputs(func):
     with pytest.raises(ValueError, match="y_prob"):
         func([0, 1], [0.2, 1.7])
@@ -773,10 +836,20 @@ def _array_api_cases():
     cases = []
     for strategy in STRATEGIES:
         for multi_class in MULTI_CLASS:
-            cases.append(("ece-" + strategy + "-" + multi_class,
-                          expected_calibration_error, (y, proba),
-                          dict(n_bins=6, strategy=strategy, norm="l2",
-                               multi_class=multi_class, sample_weight=w)))
+            cases.append(
+                (
+                    "ece-" + strategy + "-" + multi_class,
+                    expected_calibration_error,
+                    (y, proba),
+                    dict(
+                        n_bins=6,
+                        strategy=strategy,
+                        norm="l2",
+                        multi_class=multi_class,
+                        sample_weight=w,
+                    ),
+                )
+            )
     cases += [
         ("ece-binary", expected_calibration_error, (yb, p), dict(strategy="quantile")),
         ("ace", adaptive_calibration_error, (y, proba), dict(n_bins=5)),
@@ -785,16 +858,28 @@ def _array_api_cases():
         ("smece-multiclass", smooth_ece, (y, proba), dict(sample_weight=w)),
         ("brier", brier_score, (y, proba), dict(sample_weight=w)),
         ("brier-binary", brier_score, (yb, p), {}),
-        ("brier-decomposition", brier_score_decomposition, (y, proba),
-         dict(sample_weight=w)),
+        (
+            "brier-decomposition",
+            brier_score_decomposition,
+            (y, proba),
+            dict(sample_weight=w),
+        ),
         ("nll", negative_log_likelihood, (y, proba), dict(sample_weight=w)),
         ("nll-binary", negative_log_likelihood, (yb, p), {}),
         ("balance", balance_score, (y, proba), {}),
         ("balance-binary", balance_score, (yb, p), dict(sample_weight=w)),
-        ("reliability-curve", reliability_curve, (y, proba),
-         dict(n_bins=5, strategy="quantile")),
-        ("reliability-curve-classwise", reliability_curve, (y, proba),
-         dict(n_bins=5, multi_class="classwise", class_index=1, sample_weight=w)),
+        (
+            "reliability-curve",
+            reliability_curve,
+            (y, proba),
+            dict(n_bins=5, strategy="quantile"),
+        ),
+        (
+            "reliability-curve-classwise",
+            reliability_curve,
+            (y, proba),
+            dict(n_bins=5, multi_class="classwise", class_index=1, sample_weight=w),
+        ),
     ]
     return cases
 
@@ -823,5 +908,6 @@ def test_smooth_reliability_curve_array_api(combination):
     w = rng.integers(1, 3, size=120).astype(float)
     assert_same_on_namespace(
         lambda a, b, c: _smooth_reliability_curve(a, b, sample_weight=c),
-        (f, y, w), combination=combination,
+        (f, y, w),
+        combination=combination,
     )

@@ -217,10 +217,12 @@ def test_parity_mapie_classification(seed, n_levels):
     mapie_width = classification.classification_mean_width_score(
         sets if n_levels else sets[:, :, None]
     )
-    np.testing.assert_allclose(np.atleast_1d(coverage_score(y, sets)), mapie_cov,
-                               rtol=1e-12)
-    np.testing.assert_allclose(np.atleast_1d(mean_set_size(sets)), mapie_width,
-                               rtol=1e-12)
+    np.testing.assert_allclose(
+        np.atleast_1d(coverage_score(y, sets)), mapie_cov, rtol=1e-12
+    )
+    np.testing.assert_allclose(
+        np.atleast_1d(mean_set_size(sets)), mapie_width, rtol=1e-12
+    )
     for n_bins in (None, 2, 3):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # MAPIE warns on empty strata
@@ -286,7 +288,8 @@ def test_array_api_sets(combination, n_levels):
         )
         assert_same_on_namespace(
             lambda y, s, metric=metric, kw=kw: metric(y, s, **kw),
-            (y, sets), combination=combination,
+            (y, sets),
+            combination=combination,
         )
     assert_same_on_namespace(
         _with_weights(mean_set_size), (sets, sw), combination=combination
@@ -296,7 +299,8 @@ def test_array_api_sets(combination, n_levels):
     labels = np.array(["a", "b", "c", "d"])
     assert_same_on_namespace(
         lambda y, s: coverage_score(y, s, labels=labels),
-        (labels[y], sets), combination=combination,
+        (labels[y], sets),
+        combination=combination,
     )
 
 
@@ -306,7 +310,8 @@ def test_array_api_intervals(combination, n_levels):
     y, y_interval = _random_intervals(4, n=80, n_levels=n_levels)
     sw = np.random.default_rng(4).uniform(0.5, 2.0, size=80)
     assert_same_on_namespace(
-        _with_weights(interval_coverage_score), (y, y_interval, sw),
+        _with_weights(interval_coverage_score),
+        (y, y_interval, sw),
         combination=combination,
     )
     assert_same_on_namespace(
@@ -315,5 +320,6 @@ def test_array_api_intervals(combination, n_levels):
     assert_same_on_namespace(
         _with_weights(mean_interval_width), (y_interval, sw), combination=combination
     )
-    assert_same_on_namespace(mean_interval_width, (y_interval,),
-                             combination=combination)
+    assert_same_on_namespace(
+        mean_interval_width, (y_interval,), combination=combination
+    )

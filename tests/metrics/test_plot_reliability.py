@@ -154,7 +154,11 @@ def test_bootstrap_band_deterministic(binary_data, smooth):
 def test_bootstrap_classwise(multiclass_data):
     y, proba = multiclass_data
     disp = ReliabilityDisplay.from_predictions(
-        y, proba, multi_class="classwise", n_bootstrap=10, random_state=0,
+        y,
+        proba,
+        multi_class="classwise",
+        n_bootstrap=10,
+        random_state=0,
         n_bins=5,
     )
     assert len(disp.band_) == 3 and len(disp.band_low) == 3
@@ -186,8 +190,9 @@ def test_from_estimator_binary_and_multiclass():
 def test_plot_twice_on_same_axes(multiclass_data):
     y, proba = multiclass_data
     d1 = ReliabilityDisplay.from_predictions(y, proba, name="a")
-    d2 = ReliabilityDisplay.from_predictions(y, proba**2 / (proba**2).sum(1)[:, None],
-                                             name="b", ax=d1.ax_)
+    d2 = ReliabilityDisplay.from_predictions(
+        y, proba**2 / (proba**2).sum(1)[:, None], name="b", ax=d1.ax_
+    )
     assert d2.ax_ is d1.ax_ and d2.hist_ax_ is d1.hist_ax_
     labels = d1.ax_.get_legend_handles_labels()[1]
     assert labels.count("Perfectly calibrated") == 1
@@ -203,7 +208,12 @@ def test_plot_options(binary_data):
     y, p = binary_data
     _, ax = plt.subplots()
     disp = ReliabilityDisplay.from_predictions(
-        y, p, show_histogram=False, ref_line=False, ax=ax, color="red",
+        y,
+        p,
+        show_histogram=False,
+        ref_line=False,
+        ax=ax,
+        color="red",
         linestyle="--",
     )
     assert disp.hist_ax_ is None and disp.hist_ is None
@@ -243,9 +253,7 @@ def test_sample_weight_equals_repetition(binary_data):
     np.testing.assert_allclose(d_w.prob_true, d_r.prob_true)
     np.testing.assert_allclose(d_w.ece, d_r.ece)
     np.testing.assert_allclose(d_w.smece, d_r.smece)
-    np.testing.assert_allclose(
-        d_w.hist_.get_data().values, d_r.hist_.get_data().values
-    )
+    np.testing.assert_allclose(d_w.hist_.get_data().values, d_r.hist_.get_data().values)
 
 
 def test_inputs_not_modified(multiclass_data):
@@ -331,7 +339,11 @@ def test_array_api_inputs(multiclass_data, namespace, device_name):
     y_xp, proba_xp = convert_inputs([y, proba], xp, dev, "float64")
     with config_context(array_api_dispatch=True):
         disp = ReliabilityDisplay.from_predictions(
-            y_xp, proba_xp, smooth=True, n_bootstrap=5, random_state=0,
+            y_xp,
+            proba_xp,
+            smooth=True,
+            n_bootstrap=5,
+            random_state=0,
             show_histogram=False,
         )
     for attr in ("prob_true", "prob_pred", "smooth_prob_true", "band_low"):

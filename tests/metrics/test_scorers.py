@@ -142,8 +142,9 @@ def test_get_scorer_returns_fresh_copies():
 # values
 # --------------------------------------------------------------------------- #
 def test_calibration_scorers_values():
-    X, y = make_classification(n_samples=200, n_classes=3, n_informative=4,
-                               random_state=0)
+    X, y = make_classification(
+        n_samples=200, n_classes=3, n_informative=4, random_state=0
+    )
     labels = np.array(["a", "b", "c"])[y]
     clf = LogisticRegression().fit(X, labels)
     proba = clf.predict_proba(X)
@@ -172,8 +173,9 @@ def test_binary_string_labels_full_proba_matrix():
 
 
 def test_conformal_and_ood_scorer_values():
-    X, y = make_classification(n_samples=150, n_classes=3, n_informative=4,
-                               random_state=1)
+    X, y = make_classification(
+        n_samples=150, n_classes=3, n_informative=4, random_state=1
+    )
     est = ThresholdSetClassifier().fit(X, y)
     sets = est.predict_set(X)
     assert get_scorer("coverage_score")(est, X, y) == coverage_score(y, sets)
@@ -204,10 +206,12 @@ def test_missing_response_method():
 
 
 def test_make_scorer():
-    scorer = make_scorer(mean_set_size, response_method="predict_set",
-                         greater_is_better=False)
-    X, y = make_classification(n_samples=80, n_classes=3, n_informative=4,
-                               random_state=2)
+    scorer = make_scorer(
+        mean_set_size, response_method="predict_set", greater_is_better=False
+    )
+    X, y = make_classification(
+        n_samples=80, n_classes=3, n_informative=4, random_state=2
+    )
     est = ThresholdSetClassifier().fit(X, y)
     assert scorer(est, X, y) == -mean_set_size(est.predict_set(X))
     # a list of response methods: the first available one is used
@@ -216,8 +220,9 @@ def test_make_scorer():
     det = NormDetector().fit(Xo)
     assert scorer(det, Xo, yo) == ood_auroc(yo, det.score_samples(Xo))
     # kwargs are forwarded
-    scorer = make_scorer(fpr_at_tpr, response_method="score_samples",
-                         greater_is_better=False, tpr=0.5)
+    scorer = make_scorer(
+        fpr_at_tpr, response_method="score_samples", greater_is_better=False, tpr=0.5
+    )
     assert scorer(det, Xo, yo) == -fpr_at_tpr(yo, det.score_samples(Xo), tpr=0.5)
     assert "tpr=0.5" in repr(scorer)
     with pytest.raises(ValueError, match="response_method"):
@@ -230,11 +235,14 @@ def test_make_scorer():
 # model selection
 # --------------------------------------------------------------------------- #
 def test_grid_search_calibration_scorer():
-    X, y = make_classification(n_samples=300, n_classes=3, n_informative=4,
-                               random_state=0)
+    X, y = make_classification(
+        n_samples=300, n_classes=3, n_informative=4, random_state=0
+    )
     search = GridSearchCV(
-        LogisticRegression(), {"C": [1e-3, 0.1, 10.0]},
-        scoring=get_scorer("neg_expected_calibration_error"), cv=3,
+        LogisticRegression(),
+        {"C": [1e-3, 0.1, 10.0]},
+        scoring=get_scorer("neg_expected_calibration_error"),
+        cv=3,
     ).fit(X, y)
     scores = search.cv_results_["mean_test_score"]
     assert np.all(np.isfinite(scores)) and np.all(scores <= 0)
@@ -242,13 +250,15 @@ def test_grid_search_calibration_scorer():
     assert search.best_score_ == scores.max()
     # by name through a dict of scorers, with refit on one of them
     search = GridSearchCV(
-        LogisticRegression(), {"C": [0.1, 1.0]},
+        LogisticRegression(),
+        {"C": [0.1, 1.0]},
         scoring={
             "ece": get_scorer("neg_expected_calibration_error"),
             "nll": get_scorer("neg_negative_log_likelihood"),
             "acc": get_scorer("accuracy"),
         },
-        refit="nll", cv=3,
+        refit="nll",
+        cv=3,
     ).fit(X, y)
     assert {"mean_test_ece", "mean_test_nll", "mean_test_acc"} <= set(
         search.cv_results_
@@ -260,43 +270,66 @@ def test_grid_search_forwards_sample_weight():
     w = np.random.default_rng(0).uniform(0.1, 3.0, size=120)
     cv = KFold(3)
     search = GridSearchCV(
-        LogisticRegression(), {"C": [1.0]},
-        scoring=get_scorer("neg_brier_score"), cv=cv,
+        LogisticRegression(),
+        {"C": [1.0]},
+        scoring=get_scorer("neg_brier_score"),
+        cv=cv,
     ).fit(X, y, sample_weight=w)
     expected = []
     for train, test in cv.split(X):
         clf = LogisticRegression().fit(X[train], y[train], sample_weight=w[train])
-        expected.append(get_scorer("neg_brier_score")(
-            clf, X[test], y[test], sample_weight=w[test]))
-    assert search.cv_results_["mean_test_score"][0] == pytest.approx(
-        np.mean(expected)
-    )
+        expected.append(
+            get_scorer("neg_brier_score")(clf, X[test], y[test], sample_weight=w[test])
+        )
+    assert search.cv_results_["mean_test_score"][0] == pytest.approx(np.mean(expected))
 
 
 def test_cross_validate_conformal_and_ood_scorers():
-    X, y = make_classification(n_samples=150, n_classes=3, n_informative=4,
-                               random_state=3)
+    X, y = make_classification(
+        n_samples=150, n_classes=3, n_informative=4, random_state=3
+    )
     res = cross_validate(
-        ThresholdSetClassifier(), X, y, cv=3,
-        scoring={"cov": get_scorer("coverage_score"),
-                 "size": get_scorer("neg_mean_set_size")},
+        ThresholdSetClassifier(),
+        X,
+        y,
+        cv=3,
+        scoring={
+            "cov": get_scorer("coverage_score"),
+            "size": get_scorer("neg_mean_set_size"),
+        },
     )
     assert np.all((res["test_cov"] >= 0) & (res["test_cov"] <= 1))
     assert np.all(res["test_size"] <= 0)
     target = X[:, 0] + np.random.default_rng(0).normal(scale=0.1, size=150)
     res = cross_validate(
-        MeanIntervalRegressor(width=1.5), X, target, cv=3,
-        scoring={"cov": get_scorer("interval_coverage_score"),
-                 "width": get_scorer("neg_mean_interval_width")},
+        MeanIntervalRegressor(width=1.5),
+        X,
+        target,
+        cv=3,
+        scoring={
+            "cov": get_scorer("interval_coverage_score"),
+            "width": get_scorer("neg_mean_interval_width"),
+        },
     )
     np.testing.assert_allclose(res["test_width"], -3.0)
     Xo, yo = _ood_data(1, n=240)
-    scoring = {name: get_scorer(name) for name in
-               ("ood_auroc", "neg_fpr_at_tpr", "aupr_in", "aupr_out",
-                "neg_detection_error")}
-    res = cross_validate(NormDetector(), Xo, yo, cv=KFold(3, shuffle=True,
-                                                             random_state=0),
-                         scoring=scoring)
+    scoring = {
+        name: get_scorer(name)
+        for name in (
+            "ood_auroc",
+            "neg_fpr_at_tpr",
+            "aupr_in",
+            "aupr_out",
+            "neg_detection_error",
+        )
+    }
+    res = cross_validate(
+        NormDetector(),
+        Xo,
+        yo,
+        cv=KFold(3, shuffle=True, random_state=0),
+        scoring=scoring,
+    )
     assert np.all(res["test_ood_auroc"] > 0.8)
     assert np.all(res["test_neg_detection_error"] >= -0.5)
     # single scorer
@@ -311,15 +344,18 @@ def test_cross_validate_with_metadata_routing():
     with config_context(enable_metadata_routing=True):
         scorer = get_scorer("neg_brier_score").set_score_request(sample_weight=True)
         est = LogisticRegression().set_fit_request(sample_weight=False)
-        res = cross_validate(est, X, y, cv=cv, scoring=scorer,
-                             params={"sample_weight": w})
-        unweighted = cross_validate(est, X, y, cv=cv,
-                                    scoring=get_scorer("neg_brier_score"))
+        res = cross_validate(
+            est, X, y, cv=cv, scoring=scorer, params={"sample_weight": w}
+        )
+        unweighted = cross_validate(
+            est, X, y, cv=cv, scoring=get_scorer("neg_brier_score")
+        )
     expected = []
     for train, test in cv.split(X):
         clf = LogisticRegression().fit(X[train], y[train])
-        expected.append(get_scorer("neg_brier_score")(
-            clf, X[test], y[test], sample_weight=w[test]))
+        expected.append(
+            get_scorer("neg_brier_score")(clf, X[test], y[test], sample_weight=w[test])
+        )
     np.testing.assert_allclose(res["test_score"], expected)
     assert not np.allclose(res["test_score"], unweighted["test_score"])
     with pytest.raises(RuntimeError, match="metadata routing"):

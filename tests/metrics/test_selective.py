@@ -161,9 +161,7 @@ def test_selective_risk_and_coverage():
     assert selective_coverage(y_pred, abstain_label=-1) == 0.6
     accepted = [True, False, True, True, True]
     # accepted & not abstained: rows 0 and 3 -> one error in two
-    assert selective_risk(
-        y_true, y_pred, accepted=accepted, abstain_label=-1
-    ) == 0.5
+    assert selective_risk(y_true, y_pred, accepted=accepted, abstain_label=-1) == 0.5
     assert selective_coverage(y_pred, accepted=accepted, abstain_label=-1) == 0.4
     # no abstention: plain error rate
     assert selective_risk(y_true, y_pred) == 0.6

@@ -66,8 +66,9 @@ def test_overflow_large_logits(dtype):
     )
     nll = nll_from_logits(z, np.array([1, 0, 2]))
     assert np.isfinite(nll)
-    np.testing.assert_allclose(nll, (2e4 + math.log(3) + 2e4 + math.log(2)) / 3,
-                               rtol=1e-6)
+    np.testing.assert_allclose(
+        nll, (2e4 + math.log(3) + 2e4 + math.log(2)) / 3, rtol=1e-6
+    )
 
 
 @pytest.mark.filterwarnings("ignore:divide by zero:RuntimeWarning")
@@ -92,8 +93,9 @@ def test_nll_matches_sklearn_log_loss():
     expected = log_loss(y, sp_softmax(z, axis=1), labels=range(5))
     np.testing.assert_allclose(nll_from_logits(z, y), expected, rtol=1e-12)
     expected_w = log_loss(y, sp_softmax(z, axis=1), labels=range(5), sample_weight=w)
-    np.testing.assert_allclose(nll_from_logits(z, y, sample_weight=w), expected_w,
-                               rtol=1e-12)
+    np.testing.assert_allclose(
+        nll_from_logits(z, y, sample_weight=w), expected_w, rtol=1e-12
+    )
 
 
 # --------------------------------------------------------------------------
@@ -141,15 +143,17 @@ def test_conformal_quantile_weighted_integer_weights_equal_repetition():
     w = rng.integers(0, 4, size=30)
     repeated = np.repeat(scores, w)
     for level in [0.3, 0.5, 0.8, 0.9, 0.95, 0.99]:
-        assert conformal_quantile(scores, level, sample_weight=w.astype(float)) == \
-            _reference_quantile(repeated, level)
+        assert conformal_quantile(
+            scores, level, sample_weight=w.astype(float)
+        ) == _reference_quantile(repeated, level)
 
 
 def test_conformal_quantile_weighted_unit_weights_equal_unweighted():
     scores = np.random.default_rng(3).normal(size=99)
     for level in [0.1, 0.5, 0.9, 0.95]:
-        assert conformal_quantile(scores, level, sample_weight=np.ones(99)) == \
-            conformal_quantile(scores, level)
+        assert conformal_quantile(
+            scores, level, sample_weight=np.ones(99)
+        ) == conformal_quantile(scores, level)
 
 
 def test_conformal_quantile_weighted_definition():
@@ -246,8 +250,10 @@ def test_nll_on_namespace(weighted, combination):
     kwargs = {}
     if weighted:
         w = np.random.default_rng(1).uniform(size=100)
+
         def func(z, y, w):
             return nll_from_logits(z, y, sample_weight=w)
+
         args.append(w)
     else:
         func = nll_from_logits
@@ -262,12 +268,16 @@ def test_conformal_quantile_on_namespace(weighted, combination):
     levels = [0.5, 0.9, 0.995]
     if weighted:
         w = rng.integers(1, 4, size=101).astype(float)
+
         def func(s, w):
             return conformal_quantile(s, levels, sample_weight=w)
+
         args = [scores, w]
     else:
+
         def func(s):
             return conformal_quantile(s, levels)
+
         args = [scores]
     assert_same_on_namespace(func, args, combination=combination)
 
@@ -277,6 +287,7 @@ def test_bincount_on_namespace(combination):
     x = np.array([0, 3, 3, 1, 7])
     w = np.array([0.5, 1.0, 2.0, 4.0, 1.0])
     assert_same_on_namespace(
-        lambda x, w: bincount(x, weights=w, minlength=9), [x, w],
+        lambda x, w: bincount(x, weights=w, minlength=9),
+        [x, w],
         combination=combination,
     )

@@ -15,8 +15,14 @@ def test_all_estimators_are_public_estimator_classes():
 
 @pytest.mark.parametrize(
     "type_filter",
-    ["calibrator", "conformal_classifier", "conformal_regressor", "ood_detector",
-     "classifier", ["calibrator", "ood_detector"]],
+    [
+        "calibrator",
+        "conformal_classifier",
+        "conformal_regressor",
+        "ood_detector",
+        "classifier",
+        ["calibrator", "ood_detector"],
+    ],
 )
 def test_all_estimators_type_filter_is_subset(type_filter):
     everything = dict(all_estimators())
@@ -31,8 +37,14 @@ def test_all_estimators_bad_filter():
 
 def test_all_functions_lists_public_metrics_and_datasets():
     names = dict(all_functions())
-    for expected in ["expected_calibration_error", "smooth_ece", "ood_auroc",
-                     "coverage_score", "bootstrap_confidence_interval",
-                     "make_classification_logits", "make_ood_features"]:
+    for expected in [
+        "expected_calibration_error",
+        "smooth_ece",
+        "ood_auroc",
+        "coverage_score",
+        "bootstrap_confidence_interval",
+        "make_classification_logits",
+        "make_ood_features",
+    ]:
         assert expected in names
     assert all(not n.startswith("_") for n in names)

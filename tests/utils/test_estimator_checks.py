@@ -128,13 +128,20 @@ class NoisyCalibrator(SoftmaxCalibrator):
 
 
 def test_good_estimators_pass_all_checks():
-    for est in [SoftmaxCalibrator(), LACConformal(), IntervalConformal(),
-                DistanceOOD(), LogisticRegression()]:
+    for est in [
+        SoftmaxCalibrator(),
+        LACConformal(),
+        IntervalConformal(),
+        DistanceOOD(),
+        LogisticRegression(),
+    ]:
         check_skcalib_estimator(est)
 
 
 def test_checks_selected_by_family():
-    assert check_predict_proba_simplex in list(yield_skcalib_checks(SoftmaxCalibrator()))
+    assert check_predict_proba_simplex in list(
+        yield_skcalib_checks(SoftmaxCalibrator())
+    )
     assert check_conformal_coverage in list(yield_skcalib_checks(LACConformal()))
     assert check_ood_score_direction in list(yield_skcalib_checks(DistanceOOD()))
     assert check_ood_score_direction not in list(yield_skcalib_checks(LACConformal()))

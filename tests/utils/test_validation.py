@@ -7,8 +7,8 @@ from sklearn import config_context
 from skcalib.utils._validation import (
     check_confidence_level,
     check_consistent_length,
-    check_probabilities,
     check_proba_targets,
+    check_probabilities,
     check_sample_weight,
     check_scores,
     encode_labels,
@@ -63,8 +63,12 @@ def test_check_sample_weight():
 
     sw = check_sample_weight([1, 2], 2, xp=xp, device="cpu", dtype=xp.float32)
     assert sw.dtype == np.float32
-    for bad, match in [([1.0], r"shape \(2,\)"), ([1.0, -1.0], "non-negative"),
-                       ([0.0, 0.0], "all zero"), ([np.nan, 1.0], "finite")]:
+    for bad, match in [
+        ([1.0], r"shape \(2,\)"),
+        ([1.0, -1.0], "non-negative"),
+        ([0.0, 0.0], "all zero"),
+        ([np.nan, 1.0], "finite"),
+    ]:
         with pytest.raises(ValueError, match=match):
             check_sample_weight(bad, 2, xp=xp, device="cpu", dtype=xp.float64)
     assert check_sample_weight(None, 2, xp=xp, device="cpu", dtype=xp.float64) is None
@@ -101,15 +105,17 @@ def test_check_proba_targets_binary_and_multiclass():
     with pytest.raises(ValueError, match="pos_label"):
         check_proba_targets(np.array(["a", "b"]), np.array([0.2, 0.3]))
     with pytest.raises(ValueError, match="not seen"):
-        check_proba_targets(np.array(["a", "z"]), np.full((2, 2), 0.5),
-                            labels=["a", "b"])
+        check_proba_targets(
+            np.array(["a", "z"]), np.full((2, 2), 0.5), labels=["a", "b"]
+        )
 
 
 def test_check_proba_targets_torch_keeps_device():
     torch = pytest.importorskip("torch")
     p = torch.tensor([[0.2, 0.8], [0.6, 0.4]])
     with config_context(array_api_dispatch=True):
-        y_idx, proba, _, sw = check_proba_targets(np.array([1, 0]), p,
-                                                  sample_weight=[1.0, 2.0])
+        y_idx, proba, _, sw = check_proba_targets(
+            np.array([1, 0]), p, sample_weight=[1.0, 2.0]
+        )
     assert isinstance(y_idx, torch.Tensor) and isinstance(sw, torch.Tensor)
     assert sw.dtype == torch.float32

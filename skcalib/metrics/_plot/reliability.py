@@ -80,9 +80,7 @@ def _check_confidence_level(value):
         or not isinstance(value, numbers.Real)
         or not 0 < value < 1
     ):
-        raise ValueError(
-            f"confidence_level must be a float in (0, 1), got {value!r}."
-        )
+        raise ValueError(f"confidence_level must be a float in (0, 1), got {value!r}.")
     return float(value)
 
 
@@ -320,7 +318,11 @@ class ReliabilityDisplay:
         if ax is None:
             if show_histogram:
                 _, (ax, hist_ax) = plt.subplots(
-                    2, 1, sharex=True, height_ratios=(3, 1), figsize=(6.0, 6.6),
+                    2,
+                    1,
+                    sharex=True,
+                    height_ratios=(3, 1),
+                    figsize=(6.0, 6.6),
                     layout="constrained",
                 )
                 _HIST_AXES[ax] = hist_ax
@@ -336,8 +338,7 @@ class ReliabilityDisplay:
             _HIST_AXES[ax] = hist_ax
         return ax, hist_ax
 
-    def plot(self, ax=None, *, name=None, ref_line=True, show_histogram=True,
-             **kwargs):
+    def plot(self, ax=None, *, name=None, ref_line=True, show_histogram=True, **kwargs):
         """Plot the reliability diagram.
 
         Parameters
@@ -389,8 +390,15 @@ class ReliabilityDisplay:
         )
 
         if ref_line and _REF_LINE_LABEL not in ax.get_legend_handles_labels()[1]:
-            ax.plot([0, 1], [0, 1], linestyle=":", color="0.35", linewidth=1.2,
-                    label=_REF_LINE_LABEL, zorder=1)
+            ax.plot(
+                [0, 1],
+                [0, 1],
+                linestyle=":",
+                color="0.35",
+                linewidth=1.2,
+                label=_REF_LINE_LABEL,
+                zorder=1,
+            )
 
         lines, points, bands, hists = [], [], [], []
         for i in range(n):
@@ -413,9 +421,16 @@ class ReliabilityDisplay:
             lines.append(line)
             if smoothed:
                 points.append(
-                    ax.plot(prob_pred[i], prob_true[i], linestyle="none",
-                            marker="o", markersize=4, color=color, alpha=0.55,
-                            zorder=2)[0]
+                    ax.plot(
+                        prob_pred[i],
+                        prob_true[i],
+                        linestyle="none",
+                        marker="o",
+                        markersize=4,
+                        color=color,
+                        alpha=0.55,
+                        zorder=2,
+                    )[0]
                 )
             if lows[i] is not None and highs[i] is not None:
                 low, high = np.asarray(lows[i]), np.asarray(highs[i])
@@ -424,18 +439,25 @@ class ReliabilityDisplay:
                     low = np.where(keep, low, np.nan)
                     high = np.where(keep, high, np.nan)
                 bands.append(
-                    ax.fill_between(x, low, high, color=color, alpha=0.2,
-                                    linewidth=0, zorder=1.5)
+                    ax.fill_between(
+                        x, low, high, color=color, alpha=0.2, linewidth=0, zorder=1.5
+                    )
                 )
             if show_histogram:
                 edges = np.linspace(0.0, 1.0, int(self.n_bins) + 1)
                 counts, _ = np.histogram(
-                    np.asarray(confidences[i]), bins=edges,
+                    np.asarray(confidences[i]),
+                    bins=edges,
                     weights=self.sample_weight,
                 )
                 hists.append(
-                    hist_ax.stairs(counts, edges, fill=True, color=color,
-                                   alpha=0.35 if n == 1 else 0.15)
+                    hist_ax.stairs(
+                        counts,
+                        edges,
+                        fill=True,
+                        color=color,
+                        alpha=0.35 if n == 1 else 0.15,
+                    )
                 )
                 hist_ax.stairs(counts, edges, color=color, linewidth=1.0)
 
@@ -578,7 +600,10 @@ class ReliabilityDisplay:
                 f"got {y_prob_np.shape}."
             )
         y_idx, proba, classes, sw = check_proba_targets(
-            y_true_np, y_prob_np, labels=labels, pos_label=pos_label,
+            y_true_np,
+            y_prob_np,
+            labels=labels,
+            pos_label=pos_label,
             sample_weight=sw_np,
         )
         y_idx = np.asarray(y_idx)
@@ -613,14 +638,29 @@ class ReliabilityDisplay:
             multi_class_used = "classwise"
 
         rng = check_random_state(random_state) if n_bootstrap else None
-        data = {key: [] for key in (
-            "prob_true", "prob_pred", "bin_weight", "ece", "confidence",
-            "smooth_prob_true", "smooth_density", "smece", "band_low", "band_high",
-        )}
+        data = {
+            key: []
+            for key in (
+                "prob_true",
+                "prob_pred",
+                "bin_weight",
+                "ece",
+                "confidence",
+                "smooth_prob_true",
+                "smooth_density",
+                "smece",
+                "band_low",
+                "band_high",
+            )
+        }
         grid = None
         for _, conf, outcome in curves:
             prob_true, prob_pred, bin_weight = reliability_curve(
-                outcome, conf, n_bins=n_bins, strategy=strategy, pos_label=1,
+                outcome,
+                conf,
+                n_bins=n_bins,
+                strategy=strategy,
+                pos_label=1,
                 sample_weight=sw,
             )
             data["prob_true"].append(prob_true)
@@ -632,7 +672,10 @@ class ReliabilityDisplay:
             data["confidence"].append(conf)
             if smooth:
                 smece, sigma = smooth_ece(
-                    outcome, conf, pos_label=1, sample_weight=sw,
+                    outcome,
+                    conf,
+                    pos_label=1,
+                    sample_weight=sw,
                     return_bandwidth=True,
                 )
                 grid, smooth_true, density, _ = _smooth_reliability_curve(
@@ -643,21 +686,35 @@ class ReliabilityDisplay:
                 data["smooth_density"].append(density)
             if n_bootstrap:
                 if smooth:
+
                     def metric(o, c, sample_weight=None, _sigma=sigma, _n=grid.size):
                         return _smooth_reliability_curve(
-                            c, o, sample_weight=sample_weight, bandwidth=_sigma,
+                            c,
+                            o,
+                            sample_weight=sample_weight,
+                            bandwidth=_sigma,
                             n_points=_n,
                         )[1]
                 else:
+
                     def metric(o, c, sample_weight=None, _x=prob_pred):
                         pt, pp, _ = reliability_curve(
-                            o, c, n_bins=n_bins, strategy=strategy, pos_label=1,
+                            o,
+                            c,
+                            n_bins=n_bins,
+                            strategy=strategy,
+                            pos_label=1,
                             sample_weight=sample_weight,
                         )
                         return np.interp(_x, pp, pt)
+
                 res = bootstrap_confidence_interval(
-                    metric, outcome, conf, n_resamples=n_bootstrap,
-                    confidence_level=confidence_level, random_state=rng,
+                    metric,
+                    outcome,
+                    conf,
+                    n_resamples=n_bootstrap,
+                    confidence_level=confidence_level,
+                    random_state=rng,
                     sample_weight=sw,
                 )
                 data["band_low"].append(np.atleast_1d(res.low))
@@ -683,7 +740,8 @@ class ReliabilityDisplay:
             band_high=pack(data["band_high"]),
             confidence_level=confidence_level if n_bootstrap else None,
             curve_labels=(
-                None if multi_class_used == "top_label"
+                None
+                if multi_class_used == "top_label"
                 else [label for label, _, _ in curves]
             ),
             estimator_name=name,
@@ -691,8 +749,9 @@ class ReliabilityDisplay:
             multi_class=multi_class_used,
             n_bins=n_bins,
         )
-        return disp.plot(ax=ax, name=name, ref_line=ref_line,
-                         show_histogram=show_histogram, **kwargs)
+        return disp.plot(
+            ax=ax, name=name, ref_line=ref_line, show_histogram=show_histogram, **kwargs
+        )
 
     @classmethod
     def from_estimator(
@@ -764,8 +823,7 @@ random_state, **kwargs
         """
         if not isinstance(response_method, str):
             raise ValueError(
-                f"response_method must be a method name (str), got "
-                f"{response_method!r}."
+                f"response_method must be a method name (str), got {response_method!r}."
             )
         check_is_fitted(estimator)
         method = getattr(estimator, response_method, None)
@@ -810,10 +868,22 @@ random_state, **kwargs
         if name is None:
             name = type(estimator).__name__
         return cls.from_predictions(
-            y, y_prob, n_bins=n_bins, strategy=strategy, multi_class=multi_class,
-            class_index=class_index, smooth=smooth, n_bootstrap=n_bootstrap,
-            confidence_level=confidence_level, show_histogram=show_histogram,
-            labels=labels, pos_label=pos_label, sample_weight=sample_weight,
-            name=name, ref_line=ref_line, ax=ax, random_state=random_state,
+            y,
+            y_prob,
+            n_bins=n_bins,
+            strategy=strategy,
+            multi_class=multi_class,
+            class_index=class_index,
+            smooth=smooth,
+            n_bootstrap=n_bootstrap,
+            confidence_level=confidence_level,
+            show_histogram=show_histogram,
+            labels=labels,
+            pos_label=pos_label,
+            sample_weight=sample_weight,
+            name=name,
+            ref_line=ref_line,
+            ax=ax,
+            random_state=random_state,
             **kwargs,
         )
