@@ -5,6 +5,12 @@ from pathlib import Path
 
 import pytest
 
+from skcalib.utils._testing import requires_sklearn
+
+TEMPERATURE_REFERENCE = requires_sklearn(
+    "1.8", 'the reference is CalibratedClassifierCV(method="temperature")'
+)
+
 BENCHMARKS = Path(__file__).parent.parent / "benchmarks"
 
 
@@ -15,6 +21,7 @@ def _load(name):
     return module
 
 
+@TEMPERATURE_REFERENCE
 @pytest.mark.slow
 def test_temperature_scaling_benchmark():
     result = _load("bench_temperature").run(n=200_000, k=100, repeats=3)
@@ -24,6 +31,7 @@ def test_temperature_scaling_benchmark():
     assert result["speedup"] >= 5
 
 
+@TEMPERATURE_REFERENCE
 def test_temperature_scaling_benchmark_runs_small():
     result = _load("bench_temperature").run(n=2000, k=5, repeats=1)
     assert result["rel_diff_T"] < 1e-4

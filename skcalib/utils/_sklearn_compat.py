@@ -5,6 +5,9 @@ private modules. Importing them only here means a scikit-learn refactoring
 breaks one file, not the whole package.
 """
 
+import re
+
+import sklearn
 from sklearn.base import _fit_context
 from sklearn.utils._param_validation import (
     HasMethods,
@@ -16,7 +19,13 @@ from sklearn.utils._param_validation import (
     validate_params,
 )
 
+#: ``(major, minor)`` of the installed scikit-learn, for feature gates.
+SKLEARN_VERSION = tuple(
+    int(part) for part in re.findall(r"\d+", sklearn.__version__)[:2]
+)
+
 __all__ = [
+    "SKLEARN_VERSION",
     "HasMethods",
     "Hidden",
     "Interval",

@@ -11,6 +11,7 @@ import numpy as np
 from sklearn import config_context
 
 from ._array_api import move_to, to_numpy
+from ._sklearn_compat import SKLEARN_VERSION
 
 __all__ = [
     "array_api_combinations",
@@ -200,3 +201,18 @@ def _assert_tree_close(result, expected, *, rtol, atol):
             rtol=rtol,
             atol=atol,
         )
+
+
+def requires_sklearn(version, reason):
+    """Skip marker for tests needing scikit-learn ``>= version`` (``"1.8"``).
+
+    Used for parity tests whose reference implementation only exists in newer
+    scikit-learn releases (for example ``method="temperature"`` in 1.8).
+    """
+    import pytest
+
+    wanted = tuple(int(part) for part in version.split("."))
+    return pytest.mark.skipif(
+        SKLEARN_VERSION < wanted,
+        reason=f"needs scikit-learn >= {version}: {reason}",
+    )

@@ -8,7 +8,15 @@ from sklearn.linear_model import LogisticRegression
 from skcalib.calibration import TemperatureScaling
 from skcalib.datasets import make_classification_logits
 from skcalib.utils._array_api import softmax
-from skcalib.utils._testing import array_api_combinations, assert_same_on_namespace
+from skcalib.utils._testing import (
+    array_api_combinations,
+    assert_same_on_namespace,
+    requires_sklearn,
+)
+
+TEMPERATURE_REFERENCE = requires_sklearn(
+    "1.8", 'the reference is CalibratedClassifierCV(method="temperature")'
+)
 
 
 @pytest.mark.parametrize("true_temperature", [0.5, 2.0, 5.0])
@@ -21,6 +29,7 @@ def test_recovers_known_temperature(true_temperature):
     assert ts.temperature_ == pytest.approx(true_temperature, rel=0.03)
 
 
+@TEMPERATURE_REFERENCE
 def test_same_optimum_as_sklearn_temperature_method():
     X, y = make_classification(
         n_samples=3000, n_features=10, n_informative=6, n_classes=4, random_state=0

@@ -19,7 +19,11 @@ from skcalib.metrics import (
     smooth_ece,
 )
 from skcalib.metrics._calibration import _smooth_reliability_curve
-from skcalib.utils._testing import array_api_combinations, assert_same_on_namespace
+from skcalib.utils._testing import (
+    array_api_combinations,
+    assert_same_on_namespace,
+    requires_sklearn,
+)
 
 COMBINATIONS = array_api_combinations()
 STRATEGIES = ["uniform", "quantile"]
@@ -575,6 +579,7 @@ def test_nll_matches_sklearn_log_loss():
     )
 
 
+@requires_sklearn("1.7", "multiclass brier_score_loss and scale_by_half")
 def test_brier_matches_sklearn():
     y, p = _binary(n=200, seed=1)
     w = np.random.default_rng(0).exponential(size=200)

@@ -269,12 +269,15 @@ def test_grid_search_forwards_sample_weight():
     X, y = make_classification(n_samples=120, random_state=0)
     w = np.random.default_rng(0).uniform(0.1, 3.0, size=120)
     cv = KFold(3)
-    search = GridSearchCV(
-        LogisticRegression(),
-        {"C": [1.0]},
-        scoring=get_scorer("neg_brier_score"),
-        cv=cv,
-    ).fit(X, y, sample_weight=w)
+    # Metadata routing is the way every supported scikit-learn (>= 1.6) sends
+    # sample_weight to a scorer.
+    with config_context(enable_metadata_routing=True):
+        search = GridSearchCV(
+            LogisticRegression().set_fit_request(sample_weight=True),
+            {"C": [1.0]},
+            scoring=get_scorer("neg_brier_score").set_score_request(sample_weight=True),
+            cv=cv,
+        ).fit(X, y, sample_weight=w)
     expected = []
     for train, test in cv.split(X):
         clf = LogisticRegression().fit(X[train], y[train], sample_weight=w[train])
