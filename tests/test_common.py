@@ -12,6 +12,7 @@ the rest are checked with their defaults. This file grows as families land.
 import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
+from skcalib.base import get_skcalib_tags
 from skcalib.utils.discovery import all_estimators
 from skcalib.utils.estimator_checks import parametrize_with_skcalib_checks
 
@@ -29,6 +30,8 @@ _LOGITS_SHAPE = (
 _SCORE_SPACE_CHECKS = [
     "check_all_zero_sample_weights_error",
     "check_array_api_input",
+    "check_array_api_mixed_inputs",
+    "check_array_api_same_namespace",
     "check_classifiers_classes",
     "check_classifiers_train",
     "check_dtype_object",
@@ -45,9 +48,13 @@ _SCORE_SPACE_CHECKS = [
     "check_sample_weight_equivalence_on_dense_data",
     "check_supervised_y_2d",
 ]
-EXPECTED_FAILED_CHECKS = {
-    "TemperatureScaling": dict.fromkeys(_SCORE_SPACE_CHECKS, _LOGITS_SHAPE),
-}
+# Applied to every estimator whose X holds scores (skcalib tag input_kind
+# "logits", "probabilities" or "decision"): all score-space calibrators share it.
+SCORE_SPACE_EXPECTED_FAILURES = dict.fromkeys(_SCORE_SPACE_CHECKS, _LOGITS_SHAPE)
+_SCORE_KINDS = {"logits", "probabilities", "decision"}
+
+# Estimator-specific expected failures beyond the score-space ones.
+EXPECTED_FAILED_CHECKS = {}
 
 
 def _instances():
@@ -58,7 +65,11 @@ def _instances():
 
 
 def _expected_failed_checks(estimator):
-    return EXPECTED_FAILED_CHECKS.get(type(estimator).__name__, {})
+    failures = {}
+    if get_skcalib_tags(estimator).input_kind in _SCORE_KINDS:
+        failures.update(SCORE_SPACE_EXPECTED_FAILURES)
+    failures.update(EXPECTED_FAILED_CHECKS.get(type(estimator).__name__, {}))
+    return failures
 
 
 @parametrize_with_checks(_instances(), expected_failed_checks=_expected_failed_checks)
@@ -77,7 +88,7 @@ def test_registries_name_real_estimators():
     assert set(EXPECTED_FAILED_CHECKS) <= names
 
 
-@pytest.mark.parametrize("name", sorted(EXPECTED_FAILED_CHECKS))
-def test_expected_failures_have_reasons(name):
-    for check, reason in EXPECTED_FAILED_CHECKS[name].items():
-        assert isinstance(reason, str) and len(reason) > 20, (name, check)
+@pytest.mark.parametrize("estimator", _instances(), ids=repr)
+def test_expected_failures_have_reasons(estimator):
+    for check, reason in _expected_failed_checks(estimator).items():
+        assert isinstance(reason, str) and len(reason) > 20, (estimator, check)

@@ -40,6 +40,13 @@ class BaseScoreCalibrator(CalibratorMixin, BaseEstimator, metaclass=ABCMeta):
     """
 
     _parameter_constraints: dict = {}
+    #: True when fit and predict_proba run on any array-API namespace/device.
+    _array_api_support = False
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.array_api_support = self._array_api_support
+        return tags
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
@@ -148,3 +155,62 @@ class BaseScoreCalibrator(CalibratorMixin, BaseEstimator, metaclass=ABCMeta):
     @abstractmethod
     def _predict_proba(self, logits, *, xp):
         """Calibrated probabilities from logits (n, k)."""
+
+
+class BaseOneVsRestCalibrator(BaseScoreCalibrator):
+    """Template of the binary calibrators applied one-vs-rest.
+
+    Two classes: one binary calibrator on the scores of the positive class
+    (column 1, or the decision values of shape (n,)); probabilities are
+    ``[1 - p, p]``. More classes: one binary calibrator per class on its own
+    column (class ``j`` against the rest), and the probabilities are
+    renormalised to sum to one, with the uniform distribution where every
+    class gets 0 -- exactly as scikit-learn's ``CalibratedClassifierCV``.
+
+    Subclasses implement ``_fit_binary(scores, target, sample_weight, xp)``,
+    returning the fitted state of one binary calibrator (target holds 0/1 in
+    ``scores``' dtype), and ``_predict_binary(state, scores, xp)``, returning
+    probabilities of the positive class. The states are kept, one per
+    calibrated column, in the fitted attribute ``calibrators_``.
+    """
+
+    def _fit(self, logits, y, sample_weight, *, xp):
+        n_classes = logits.shape[1]
+        columns = [1] if n_classes == 2 else range(n_classes)
+        self.calibrators_ = [
+            self._fit_binary(
+                logits[:, j],
+                xp.astype(y == j, logits.dtype),
+                sample_weight,
+                xp=xp,
+            )
+            for j in columns
+        ]
+        return self
+
+    def _predict_proba(self, logits, *, xp):
+        n_classes = logits.shape[1]
+        if n_classes == 2:
+            p = self._predict_binary(self.calibrators_[0], logits[:, 1], xp=xp)
+            p = xp.clip(p, 0.0, 1.0)
+            return xp.stack([1.0 - p, p], axis=1)
+        proba = xp.stack(
+            [
+                self._predict_binary(state, logits[:, j], xp=xp)
+                for j, state in enumerate(self.calibrators_)
+            ],
+            axis=1,
+        )
+        proba = xp.clip(proba, 0.0, 1.0)
+        total = xp.sum(proba, axis=1, keepdims=True)
+        safe = xp.where(total > 0, total, xp.ones_like(total))
+        uniform = xp.full_like(proba, 1.0 / n_classes)
+        return xp.where(total > 0, proba / safe, uniform)
+
+    @abstractmethod
+    def _fit_binary(self, scores, target, sample_weight, *, xp):
+        """Fit one binary calibrator; return its state."""
+
+    @abstractmethod
+    def _predict_binary(self, state, scores, *, xp):
+        """Positive-class probabilities of one binary calibrator."""

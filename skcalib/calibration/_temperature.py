@@ -78,6 +78,7 @@ class TemperatureScaling(BaseScoreCalibrator):
     (2, 4)
     """
 
+    _array_api_support = True
     _parameter_constraints: dict = {
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
