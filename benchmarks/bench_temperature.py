@@ -11,39 +11,18 @@ Run: ``python benchmarks/bench_temperature.py [--n 200000] [--k 100]``.
 """
 
 import argparse
-import statistics
-import time
+import sys
+from pathlib import Path
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.frozen import FrozenEstimator
 
 from skcalib.calibration import TemperatureScaling
 from skcalib.datasets import make_classification_logits
 
-
-class PassThroughLogits(ClassifierMixin, BaseEstimator):
-    """A 'fitted model' whose decision function is its input."""
-
-    def fit(self, X, y):
-        self.classes_ = np.unique(y)
-        return self
-
-    def decision_function(self, X):
-        return X
-
-    def predict(self, X):
-        return self.classes_[np.argmax(X, axis=1)]
-
-
-def _median_time(func, repeats):
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        result = func()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), result
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import PassThroughLogits, median_time  # noqa: E402
 
 
 def run(n=200_000, k=100, repeats=3, true_temperature=2.5, random_state=0):
@@ -54,8 +33,8 @@ def run(n=200_000, k=100, repeats=3, true_temperature=2.5, random_state=0):
     logits = logits.astype(np.float32)
     frozen = FrozenEstimator(PassThroughLogits().fit(logits, y))
 
-    t_ours, ours = _median_time(lambda: TemperatureScaling().fit(logits, y), repeats)
-    t_sk, sk = _median_time(
+    t_ours, ours = median_time(lambda: TemperatureScaling().fit(logits, y), repeats)
+    t_sk, sk = median_time(
         lambda: CalibratedClassifierCV(frozen, method="temperature").fit(logits, y),
         repeats,
     )
