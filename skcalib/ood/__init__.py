@@ -1,3 +1,24 @@
-"""ood."""
+"""Out-of-distribution detectors: logit scores, feature-space distances, wrappers.
 
-__all__ = []
+Every detector follows scikit-learn's outlier API: ``fit(X, y=None)`` on
+in-distribution data, ``score_samples(X)`` (higher = more in-distribution),
+``decision_function(X) = score_samples(X) - offset_`` and ``predict(X)`` in
+{+1 (in-distribution), -1 (OOD)}, plus conformal p-values
+(``score_pvalues``) and false-discovery-rate control (``predict_fdr``).
+"""
+
+from ._logits import (
+    EnergyDetector,
+    EntropyDetector,
+    GENDetector,
+    MaxLogitDetector,
+    MSPDetector,
+)
+
+__all__ = [
+    "EnergyDetector",
+    "EntropyDetector",
+    "GENDetector",
+    "MSPDetector",
+    "MaxLogitDetector",
+]

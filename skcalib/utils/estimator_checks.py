@@ -180,19 +180,34 @@ def check_conformal_nested_sets(name, estimator):
 def check_ood_score_direction(name, estimator):
     """In-distribution inputs score higher than far out-of-distribution ones.
 
+    Feature-space detectors get Gaussian class clusters and a far OOD cluster
+    (:func:`~skcalib.datasets.make_ood_features`). Logit-space detectors get
+    the logits of a classifier: confident in-distribution logits with a clear
+    class signal (``class_sep=2``) and OOD logits without one (``class_sep=0``),
+    from
+    :func:`~skcalib.datasets.make_classification_logits`. (A random linear
+    map of far OOD features would not do: linear logits grow, and become more
+    confident, far from the data.)
+
     Also checks ``decision_function == score_samples - offset_`` and that
     ``predict`` returns +1 / -1 with the sign of ``decision_function``.
     """
-    from ..datasets import make_ood_features
+    from ..datasets import make_classification_logits, make_ood_features
 
     tags = get_skcalib_tags(estimator)
-    X, y = make_ood_features(
-        1200, 300, n_features=8, n_classes=3, shift="far", random_state=0
-    )
     if tags.input_kind == "logits":
-        rng = np.random.default_rng(0)
-        W = rng.normal(size=(X.shape[1], 3))
-        X = X @ W
+        X_in, y_in = make_classification_logits(
+            1200, 3, temperature=2.0, class_sep=2.0, random_state=0
+        )
+        X_out, _ = make_classification_logits(
+            300, 3, temperature=2.0, class_sep=0.0, random_state=1
+        )
+        X = np.concatenate([X_in, X_out])
+        y = np.concatenate([y_in, np.full(300, -1)])
+    else:
+        X, y = make_ood_features(
+            1200, 300, n_features=8, n_classes=3, shift="far", random_state=0
+        )
     is_ood = y == -1
     X_id, y_id = X[~is_ood], y[~is_ood]
     X_train, y_train, X_test_id, _ = _split(X_id, y_id, 800)
