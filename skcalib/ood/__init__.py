@@ -14,11 +14,14 @@ from ._logits import (
     MaxLogitDetector,
     MSPDetector,
 )
+from ._mahalanobis import MahalanobisDetector, RelativeMahalanobisDetector
 
 __all__ = [
     "EnergyDetector",
     "EntropyDetector",
     "GENDetector",
     "MSPDetector",
+    "MahalanobisDetector",
     "MaxLogitDetector",
+    "RelativeMahalanobisDetector",
 ]

@@ -120,6 +120,23 @@ class BaseOODDetector(OODDetectorMixin, BaseEstimator, metaclass=ABCMeta):
         self._fit_calibrate(X_fit, y_fit, X_cal, xp=xp)
         return self
 
+    def fit_predict(self, X, y=None):
+        """Fit on ``X`` (and ``y``), then predict +1 / -1 for ``X``.
+
+        scikit-learn's ``OutlierMixin.fit_predict`` drops ``y``; detectors that
+        learn from labels need it passed on.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        labels : int64 array of shape (n_samples,)
+        """
+        return self.fit(X, y).predict(X)
+
     def score_samples(self, X):
         """In-distribution score of each sample (higher = more in-distribution).
 

@@ -4,13 +4,15 @@ import numpy as np
 import pytest
 from sklearn import config_context
 
-from skcalib.datasets import make_classification_logits
+from skcalib.datasets import make_classification_logits, make_ood_features
 from skcalib.ood import (
     EnergyDetector,
     EntropyDetector,
     GENDetector,
+    MahalanobisDetector,
     MaxLogitDetector,
     MSPDetector,
+    RelativeMahalanobisDetector,
 )
 from skcalib.utils._testing import array_api_combinations, assert_same_on_namespace
 
@@ -24,6 +26,28 @@ LOGIT_DETECTORS = [
 ]
 
 
+FEATURE_DETECTORS = [
+    MahalanobisDetector(random_state=0),
+    MahalanobisDetector(shrinkage="auto", random_state=0),
+    MahalanobisDetector(contamination=0.1, random_state=0),
+    RelativeMahalanobisDetector(shrinkage=0.1, random_state=0),
+]
+
+
+def _tolerance(combination):
+    """Distances of order 10 agree to ~1e-5 in float32 (matrix products)."""
+    return {"atol": 1e-3} if combination[2] == "float32" else {}
+
+
+def _feature_data():
+    X, y = make_ood_features(
+        300, 40, n_features=6, n_classes=3, shift="near", random_state=0
+    )
+    A = np.random.default_rng(0).normal(size=(6, 6))
+    X = X @ A
+    return X[:200], y[:200], X[200:]
+
+
 def _logit_data():
     X_in, _ = make_classification_logits(300, 5, temperature=2.0, random_state=0)
     X_out, _ = make_classification_logits(
@@ -33,8 +57,8 @@ def _logit_data():
 
 
 def _outputs(detector):
-    def run(X_fit, X_test):
-        fitted = detector.fit(X_fit)
+    def run(X_fit, X_test, y_fit=None):
+        fitted = detector.fit(X_fit, y_fit)
         return {
             "score_samples": fitted.score_samples(X_test),
             "decision_function": fitted.decision_function(X_test),
@@ -57,7 +81,39 @@ def test_logit_detectors_same_on_namespace(detector, combination):
     )
 
 
-@pytest.mark.parametrize("detector", LOGIT_DETECTORS, ids=repr)
+@pytest.mark.parametrize("combination", array_api_combinations())
+@pytest.mark.parametrize("detector", FEATURE_DETECTORS, ids=repr)
+def test_feature_detectors_same_on_namespace(detector, combination):
+    X_fit, y_fit, X_test = _feature_data()
+    assert_same_on_namespace(
+        _outputs(detector),
+        [X_fit, X_test, y_fit],
+        combination=combination,
+        **_tolerance(combination),
+    )
+
+
+@pytest.mark.parametrize("combination", array_api_combinations())
+def test_mahalanobis_partial_fit_same_on_namespace(combination):
+    X_fit, y_fit, X_test = _feature_data()
+
+    def run(X_fit, y_fit, X_test):
+        detector = MahalanobisDetector(random_state=0)
+        detector.fit(X_fit[:120, ...], y_fit[:120] % 2)
+        detector.partial_fit(X_fit[120:, ...], y_fit[120:])
+        return {
+            "means_": detector.means_,
+            "class_count_": detector.class_count_,
+            "score_samples": detector.score_samples(X_test),
+            "offset_": detector.offset_,
+        }
+
+    assert_same_on_namespace(
+        run, [X_fit, y_fit, X_test], combination=combination, **_tolerance(combination)
+    )
+
+
+@pytest.mark.parametrize("detector", LOGIT_DETECTORS + FEATURE_DETECTORS, ids=repr)
 def test_array_api_support_tag(detector):
     assert detector.__sklearn_tags__().array_api_support
 
