@@ -7,6 +7,7 @@ in-distribution data, ``score_samples(X)`` (higher = more in-distribution),
 (``score_pvalues``) and false-discovery-rate control (``predict_fdr``).
 """
 
+from ._knn import KNNDetector
 from ._logits import (
     EnergyDetector,
     EntropyDetector,
@@ -20,6 +21,7 @@ __all__ = [
     "EnergyDetector",
     "EntropyDetector",
     "GENDetector",
+    "KNNDetector",
     "MSPDetector",
     "MahalanobisDetector",
     "MaxLogitDetector",

@@ -9,6 +9,7 @@ from skcalib.ood import (
     EnergyDetector,
     EntropyDetector,
     GENDetector,
+    KNNDetector,
     MahalanobisDetector,
     MaxLogitDetector,
     MSPDetector,
@@ -31,6 +32,7 @@ FEATURE_DETECTORS = [
     MahalanobisDetector(shrinkage="auto", random_state=0),
     MahalanobisDetector(contamination=0.1, random_state=0),
     RelativeMahalanobisDetector(shrinkage=0.1, random_state=0),
+    KNNDetector(n_neighbors=5, batch_size=17, random_state=0),
 ]
 
 
