@@ -16,6 +16,7 @@ from ._logits import (
     MSPDetector,
 )
 from ._mahalanobis import MahalanobisDetector, RelativeMahalanobisDetector
+from ._vim import ViMDetector
 
 __all__ = [
     "EnergyDetector",
@@ -26,4 +27,5 @@ __all__ = [
     "MahalanobisDetector",
     "MaxLogitDetector",
     "RelativeMahalanobisDetector",
+    "ViMDetector",
 ]

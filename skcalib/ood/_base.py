@@ -48,7 +48,7 @@ from ..utils._array_api import (
 from ..utils._sklearn_compat import Interval, RealNotInt, _fit_context
 from ..utils._validation import check_consistent_length, check_scores, encode_labels
 
-__all__ = ["BaseLearnedOODDetector", "BaseOODDetector"]
+__all__ = ["BaseLearnedOODDetector", "BaseOODDetector", "check_linear_head"]
 
 
 def _lower_tail_threshold(sorted_scores, fraction):
@@ -65,6 +65,54 @@ def _lower_tail_threshold(sorted_scores, fraction):
     high = min(low + 1, n - 1)
     a, b = float(sorted_scores[low]), float(sorted_scores[high])
     return a + (position - low) * (b - a)
+
+
+def check_linear_head(coef, intercept, n_features, *, xp, device, dtype):
+    """Validate a classifier's last linear layer and move it to ``xp``/``device``.
+
+    Parameters
+    ----------
+    coef : array-like of shape (n_classes, n_features) or (1, n_features)
+        Weights, one row per class (scikit-learn's ``coef_``; a network's
+        last-layer weight). A single row (binary scikit-learn models) stands
+        for the logits ``[0, coef @ x + intercept]``.
+    intercept : array-like of shape (n_classes,), float or None
+        Biases; None means zeros.
+    n_features : int
+        Number of features the layer must accept.
+    xp, device, dtype
+        Where the returned arrays live.
+
+    Returns
+    -------
+    W : array of shape (n_logits, n_features)
+    b : array of shape (n_logits,)
+    """
+    W = to_numpy(coef) if is_array_api_obj(coef) else np.asarray(coef)
+    W = np.atleast_2d(np.asarray(W, dtype=np.float64))
+    if W.ndim != 2 or W.shape[1] != n_features:
+        raise ValueError(
+            f"coef must have shape (n_classes, {n_features}) to match the "
+            f"{n_features} features of X, got shape {W.shape}."
+        )
+    if intercept is None:
+        b = np.zeros(W.shape[0])
+    else:
+        b = to_numpy(intercept) if is_array_api_obj(intercept) else intercept
+        b = np.atleast_1d(np.asarray(b, dtype=np.float64))
+        if b.shape != (W.shape[0],):
+            raise ValueError(
+                f"intercept must have shape ({W.shape[0]},), one bias per row of "
+                f"coef, got shape {b.shape}."
+            )
+    if not (np.all(np.isfinite(W)) and np.all(np.isfinite(b))):
+        raise ValueError("coef and intercept must be finite (no NaN or inf).")
+    if W.shape[0] == 1:
+        W = np.concatenate([np.zeros_like(W), W])
+        b = np.concatenate([[0.0], b])
+    W = xp.astype(move_to(W, xp=xp, device=device), dtype)
+    b = xp.astype(move_to(b, xp=xp, device=device), dtype)
+    return W, b
 
 
 class BaseOODDetector(OODDetectorMixin, BaseEstimator, metaclass=ABCMeta):

@@ -14,6 +14,7 @@ from skcalib.ood import (
     MaxLogitDetector,
     MSPDetector,
     RelativeMahalanobisDetector,
+    ViMDetector,
 )
 from skcalib.utils._testing import array_api_combinations, assert_same_on_namespace
 
@@ -33,6 +34,12 @@ FEATURE_DETECTORS = [
     MahalanobisDetector(contamination=0.1, random_state=0),
     RelativeMahalanobisDetector(shrinkage=0.1, random_state=0),
     KNNDetector(n_neighbors=5, batch_size=17, random_state=0),
+    ViMDetector(n_components=2, random_state=0),
+    ViMDetector(
+        coef=np.random.default_rng(0).normal(size=(3, 6)),
+        intercept=np.array([3.0, 4.0, 5.0]),
+        random_state=0,
+    ),
 ]
 
 
