@@ -7,6 +7,7 @@ in-distribution data, ``score_samples(X)`` (higher = more in-distribution),
 (``score_pvalues``) and false-discovery-rate control (``predict_fdr``).
 """
 
+from ._abet import LearnedTemperatureEnergyDetector
 from ._knn import KNNDetector
 from ._logits import (
     EnergyDetector,
@@ -23,6 +24,7 @@ __all__ = [
     "EntropyDetector",
     "GENDetector",
     "KNNDetector",
+    "LearnedTemperatureEnergyDetector",
     "MSPDetector",
     "MahalanobisDetector",
     "MaxLogitDetector",

@@ -10,6 +10,7 @@ from skcalib.ood import (
     EntropyDetector,
     GENDetector,
     KNNDetector,
+    LearnedTemperatureEnergyDetector,
     MahalanobisDetector,
     MaxLogitDetector,
     MSPDetector,
@@ -39,6 +40,10 @@ FEATURE_DETECTORS = [
         coef=np.random.default_rng(0).normal(size=(3, 6)),
         intercept=np.array([3.0, 4.0, 5.0]),
         random_state=0,
+    ),
+    LearnedTemperatureEnergyDetector(random_state=0),
+    LearnedTemperatureEnergyDetector(
+        coef=np.random.default_rng(1).normal(size=(3, 6)), alpha=0.1, random_state=0
     ),
 ]
 
