@@ -10,14 +10,28 @@ the rest are checked with their defaults. This file grows as families land.
 """
 
 import pytest
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skcalib.base import get_skcalib_tags
+from skcalib.ood import ClassifierOODDetector, MahalanobisDetector
 from skcalib.utils.discovery import all_estimators
 from skcalib.utils.estimator_checks import parametrize_with_skcalib_checks
 
 # name -> list of instances to check (parameter variants).
-ESTIMATOR_INSTANCES = {}
+ESTIMATOR_INSTANCES = {
+    # OOD wrappers: unsupervised (a transformer's features, so scikit-learn's
+    # outlier checks apply) and around a classifier pipeline.
+    "ClassifierOODDetector": [
+        ClassifierOODDetector(StandardScaler(), method=MahalanobisDetector()),
+        ClassifierOODDetector(
+            make_pipeline(StandardScaler(), LogisticRegression()),
+            method=MahalanobisDetector(shrinkage="auto"),
+        ),
+    ],
+}
 
 # name -> {check name: reason}. Every entry needs a reason a reviewer accepts.
 _LOGITS_SHAPE = (
@@ -66,7 +80,23 @@ _OOD_OUTLIER_CHECKS = [
     "check_outliers_train",
     "check_outliers_fit_predict",
 ]
+_OOD_WRAPPED_CLASSIFIER_NEEDS_LABELS = (
+    "scikit-learn's outlier checks call fit(X) without y; the wrapped classifier "
+    "(registered instance with a LogisticRegression pipeline) needs labels and "
+    "raises its standard 'requires y to be passed' error. The unsupervised "
+    "instance (a StandardScaler's features) passes these checks."
+)
+_OOD_REJECT_LABEL = (
+    "predict returns reject_label (-1 by default, not one of classes_) for the "
+    "inputs its OOD detector rejects -- about 1 - tpr of in-distribution inputs, "
+    "by design -- so predictions are not all among classes_. Accuracy and the "
+    "rejection rate are tested in tests/ood/test_wrappers.py."
+)
 EXPECTED_FAILED_CHECKS = {
+    "ClassifierOODDetector": dict.fromkeys(
+        _OOD_OUTLIER_CHECKS, _OOD_WRAPPED_CLASSIFIER_NEEDS_LABELS
+    ),
+    "OODRejectClassifier": {"check_classifiers_classes": _OOD_REJECT_LABEL},
     "LearnedTemperatureEnergyDetector": dict.fromkeys(
         _OOD_OUTLIER_CHECKS, _OOD_NEEDS_LABELS
     ),

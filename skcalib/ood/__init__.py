@@ -18,8 +18,10 @@ from ._logits import (
 )
 from ._mahalanobis import MahalanobisDetector, RelativeMahalanobisDetector
 from ._vim import ViMDetector
+from ._wrappers import ClassifierOODDetector, OODRejectClassifier
 
 __all__ = [
+    "ClassifierOODDetector",
     "EnergyDetector",
     "EntropyDetector",
     "GENDetector",
@@ -28,6 +30,7 @@ __all__ = [
     "MSPDetector",
     "MahalanobisDetector",
     "MaxLogitDetector",
+    "OODRejectClassifier",
     "RelativeMahalanobisDetector",
     "ViMDetector",
 ]

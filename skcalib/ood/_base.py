@@ -316,9 +316,14 @@ class BaseOODDetector(OODDetectorMixin, BaseEstimator, metaclass=ABCMeta):
     def _checked_scores(self, X, method):
         """Scores of ``X`` for public ``method``, after the fitted-state checks."""
         check_is_fitted(self)
+        X = self._detector_input(X)
         self._check_same_namespace(X, method)
         xp, _ = get_namespace_and_device(X, self.calibration_scores_)
         return self._score(self._validate_X(X, xp=xp, reset=False), xp=xp)
+
+    def _detector_input(self, X):
+        """What the detector scores, from the user's ``X`` (``X`` itself here)."""
+        return X
 
     def _check_same_namespace(self, X, method):
         """Raise a ValueError unless ``X`` lives where the fit data lived."""
