@@ -35,3 +35,25 @@ def test_temperature_scaling_benchmark():
 def test_temperature_scaling_benchmark_runs_small():
     result = _load("bench_temperature").run(n=2000, k=5, repeats=1)
     assert result["rel_diff_T"] < 1e-4
+
+
+def test_ood_benchmark_runs_small():
+    result = _load("bench_ood").run(n=3000, d=16, n_test=500, n_classes=4, k=10)
+    # Both detectors compute the same scores as the scikit-learn pipelines
+    # (float32 data, errors against the float64 pipeline) and thresholds.
+    assert result["mahalanobis_skcalib_error"] < 1e-4
+    assert result["knn_skcalib_error"] < 1e-4
+    assert result["mahalanobis_offset_rel_diff"] < 1e-3
+    assert result["knn_offset_rel_diff"] < 1e-3
+
+
+@pytest.mark.slow
+def test_ood_benchmark():
+    result = _load("bench_ood").run(n=100_000, d=512, n_test=10_000, repeats=1)
+    print(result)
+    assert result["mahalanobis_skcalib_error"] < 1e-4
+    assert result["knn_skcalib_error"] < 1e-4
+    # Mahalanobis: one fused product instead of one pass per class.
+    assert result["mahalanobis_speedup"] >= 1
+    # kNN: the same brute-force work as scikit-learn; not slower.
+    assert result["knn_speedup"] >= 0.8

@@ -5,6 +5,7 @@ from numbers import Integral
 
 import array_api_extra as xpx
 
+from ..utils._array_api import get_namespace_and_device
 from ..utils._sklearn_compat import Interval
 from ._base import BaseLearnedOODDetector
 
@@ -21,17 +22,18 @@ def _normalize_rows(X, *, xp):
     return X / xp.where(norms > 0, norms, xp.ones_like(norms))
 
 
-def _kth_smallest(values, k, *, xp):
-    """The ``k``-th smallest entry (1-based) of every row of ``values``.
+def _kth_largest(values, k, *, xp):
+    """The ``k``-th largest entry (1-based) of every row of ``values``.
 
     A selection (``numpy.partition``, ``torch.topk``, ...) through
     ``array_api_extra.partition`` when it exists (array-api-extra >= 0.9),
     otherwise a full sort along the rows.
     """
+    position = values.shape[1] - k
     partition = getattr(xpx, "partition", None)
     if partition is not None:
-        return partition(values, k - 1, axis=1, xp=xp)[:, k - 1]
-    return xp.sort(values, axis=1)[:, k - 1]
+        return partition(values, position, axis=1, xp=xp)[:, position]
+    return xp.sort(values, axis=1)[:, position]
 
 
 class KNNDetector(BaseLearnedOODDetector):
@@ -45,9 +47,10 @@ class KNNDetector(BaseLearnedOODDetector):
 
     The search is exact and brute force: the test rows are processed in
     blocks of ``batch_size``; for each block one matrix product gives the dot
-    products with all training features, hence the squared distances
-    :math:`\lVert u \rVert^2 + \lVert t \rVert^2 - 2 u \cdot t`, and a
-    selection finds the :math:`k`-th smallest per row. Memory is bounded by
+    products with all training features (augmented by one column, so that the
+    squared distances :math:`\lVert u \rVert^2 + \lVert t \rVert^2 - 2 u
+    \cdot t` follow without another pass), and a selection finds the
+    :math:`k`-th nearest per row. Memory is bounded by
     one block of ``batch_size`` x ``n_train`` distances; the full test x
     train matrix is never formed.
 
@@ -149,21 +152,27 @@ class KNNDetector(BaseLearnedOODDetector):
                 UserWarning,
             )
         self.n_neighbors_ = min(self.n_neighbors, n_train)
-        self.features_ = _normalize_rows(X, xp=xp)
-        self._sq_norms = xp.sum(self.features_ * self.features_, axis=1)
+        features = _normalize_rows(X, xp=xp)
+        sq_norms = xp.sum(features * features, axis=1)
+        # ||u - t||^2 = ||u||^2 + 1 - 2 (u . t + (1 - ||t||^2) / 2) for rows of
+        # norm 1 or 0: one product of [u, 1] with the augmented rows
+        # [t, (1 - ||t||^2) / 2] gives the bracket, and the nearest neighbours
+        # are the largest brackets (no per-distance arithmetic).
+        self._augmented = xp.concat([features, ((1 - sq_norms) / 2)[:, None]], axis=1)
+        self.features_ = self._augmented[:, : X.shape[1]]
 
     def _score(self, X, *, xp):
-        n_train = self.features_.shape[0]
+        _, device = get_namespace_and_device(X)
+        n, n_train = X.shape[0], self._augmented.shape[0]
         batch = self.batch_size or max(1, _AUTO_BLOCK_ENTRIES // n_train)
         U = _normalize_rows(X, xp=xp)
+        sq_norms = xp.sum(U * U, axis=1)
+        U = xp.concat([U, xp.ones((n, 1), dtype=U.dtype, device=device)], axis=1)
         scores = []
-        n = U.shape[0]
         for start in range(0, n, batch):
-            block = U[start : min(start + batch, n), ...]
-            # ||t||^2 - 2 u.t: the row constant ||u||^2 is added after the
-            # selection, once per row instead of once per distance.
-            partial = self._sq_norms[None, :] - 2 * (block @ self.features_.T)
-            kth = _kth_smallest(partial, self.n_neighbors_, xp=xp)
-            sq_distance = kth + xp.sum(block * block, axis=1)
+            stop = min(start + batch, n)
+            affinity = U[start:stop, ...] @ self._augmented.T
+            kth = _kth_largest(affinity, self.n_neighbors_, xp=xp)
+            sq_distance = sq_norms[start:stop] + 1 - 2 * kth
             scores.append(-xp.sqrt(xp.clip(sq_distance, 0.0, None)))
         return xp.concat(scores)

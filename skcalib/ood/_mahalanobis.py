@@ -4,25 +4,49 @@ from numbers import Real
 
 import numpy as np
 
-from ..utils._array_api import get_namespace_and_device, move_to, to_numpy
+from ..utils._array_api import float_dtype, get_namespace_and_device, move_to, to_numpy
 from ..utils._sklearn_compat import Interval, StrOptions, _fit_context
 from ._base import BaseLearnedOODDetector
 
 __all__ = ["MahalanobisDetector", "RelativeMahalanobisDetector"]
 
 
-def _ledoit_wolf_shrinkage(X, *, xp):
+# Largest number of entries of a block of rows cast to the accumulation dtype
+# in _gram: 2**22 entries is 32 MiB in float64.
+_GRAM_BLOCK_ENTRIES = 2**22
+
+
+def _gram(X, *, xp):
+    """``X^T X`` accumulated in float64 where the device has it.
+
+    float32 rows are cast to float64 one block of rows at a time, so that the
+    extra memory stays bounded while the sums (and the covariance, Cholesky
+    factor and whitening computed from them) keep float64 precision.
+    """
+    _, device = get_namespace_and_device(X)
+    dtype = float_dtype(xp, device=device)
+    if X.dtype == dtype:
+        return X.T @ X
+    n, d = X.shape
+    rows = max(1, _GRAM_BLOCK_ENTRIES // d)
+    total = xp.zeros((d, d), dtype=dtype, device=device)
+    for start in range(0, n, rows):
+        block = xp.astype(X[start : min(start + rows, n), ...], dtype)
+        total = total + block.T @ block
+    return total
+
+
+def _ledoit_wolf_shrinkage(X, gram, *, xp):
     """Ledoit-Wolf shrinkage of the covariance of the centred rows ``X``.
 
     The formula of :func:`sklearn.covariance.ledoit_wolf_shrinkage` with
-    ``assume_centered=True``, computed with two matrix products on the device.
+    ``assume_centered=True``; ``gram`` is ``X^T X``.
     """
     n, d = X.shape
-    X2 = X * X
-    variances = xp.sum(X2, axis=0) / n
+    variances = xp.linalg.diagonal(gram) / n
     mu = float(xp.sum(variances)) / d
-    beta_ = float(xp.sum(X2.T @ X2))
-    delta_ = float(xp.sum((X.T @ X) ** 2)) / n**2
+    beta_ = float(xp.sum(_gram(X * X, xp=xp)))
+    delta_ = float(xp.sum(gram**2)) / n**2
     beta = (beta_ / n - delta_) / (d * n)
     delta = (delta_ - 2 * mu * float(xp.sum(variances)) + d * mu**2) / d
     beta = min(beta, delta)
@@ -34,48 +58,64 @@ def _covariance(X_centered, shrinkage, *, xp):
 
     Returns ``(covariance, shrinkage)`` with ``(1 - a) S + a (tr(S) / d) I``,
     ``a`` being ``shrinkage`` (0 for None, Ledoit-Wolf's for ``"auto"``), as
-    :class:`sklearn.covariance.ShrunkCovariance` does.
+    :class:`sklearn.covariance.ShrunkCovariance` does. The covariance is in
+    float64 where the device has it (see :func:`_gram`).
     """
     _, device = get_namespace_and_device(X_centered)
     n, d = X_centered.shape
-    covariance = (X_centered.T @ X_centered) / n
+    gram = _gram(X_centered, xp=xp)
+    covariance = gram / n
     if shrinkage is None:
         return covariance, 0.0
     if shrinkage == "auto":
-        shrinkage = _ledoit_wolf_shrinkage(X_centered, xp=xp)
+        shrinkage = _ledoit_wolf_shrinkage(X_centered, gram, xp=xp)
     shrinkage = float(shrinkage)
     mu = float(xp.sum(xp.linalg.diagonal(covariance))) / d
     eye = xp.eye(d, dtype=covariance.dtype, device=device)
     return (1 - shrinkage) * covariance + (shrinkage * mu) * eye, shrinkage
 
 
-def _whitening(covariance, *, xp):
+def _whitening(covariance, *, eps, xp):
     """Matrix ``A`` with ``||x A||^2 = x^T covariance^+ x`` for every row ``x``.
 
-    ``A = L^{-T}`` from the Cholesky factor ``covariance = L L^T``. A singular
-    covariance (a constant feature, fewer samples than features) has no
-    Cholesky factor; then ``A = V diag(lambda^{-1/2})`` over the eigenpairs
-    above ``d * eps * lambda_max`` gives the pseudo-inverse, as
+    ``A = L^{-T}`` from the Cholesky factor ``covariance = L L^T``. A
+    covariance that is singular at the data's precision ``eps`` (a constant
+    feature, fewer samples than features, a pivot ``L_jj^2`` below ``d * eps``
+    times the largest variance) falls back to ``A = V diag(lambda^{-1/2})``
+    over the eigenpairs above ``d * eps * lambda_max``: the pseudo-inverse, as
     :func:`scipy.linalg.pinvh` (and so scikit-learn's ``EmpiricalCovariance``)
-    does.
+    computes it.
     """
     _, device = get_namespace_and_device(covariance)
     d = covariance.shape[0]
+    tolerance = d * eps
     try:
         factor = xp.linalg.cholesky(covariance)
-        usable = bool(xp.all(xp.isfinite(factor)))
+        pivots = xp.linalg.diagonal(factor) ** 2
+        usable = bool(xp.all(xp.isfinite(factor))) and float(
+            xp.min(pivots)
+        ) > tolerance * float(xp.max(xp.linalg.diagonal(covariance)))
     except (ValueError, RuntimeError):  # not positive definite
         usable = False
     if usable:
         eye = xp.eye(d, dtype=covariance.dtype, device=device)
         return xp.linalg.solve(factor, eye).T
     eigenvalues, eigenvectors = xp.linalg.eigh(covariance)
-    cutoff = float(xp.max(eigenvalues)) * d * float(xp.finfo(covariance.dtype).eps)
+    cutoff = float(xp.max(eigenvalues)) * tolerance
     safe = xp.where(eigenvalues > cutoff, eigenvalues, xp.ones_like(eigenvalues))
     inv_sqrt = xp.where(
         eigenvalues > cutoff, 1 / xp.sqrt(safe), xp.zeros_like(eigenvalues)
     )
     return eigenvectors * inv_sqrt[None, :]
+
+
+def _fit_gaussian(X_centered, shrinkage, *, xp):
+    """``(covariance, whitening, shrinkage)`` in ``X_centered``'s dtype."""
+    covariance, shrinkage = _covariance(X_centered, shrinkage, xp=xp)
+    eps = float(xp.finfo(X_centered.dtype).eps)
+    whitening = _whitening(covariance, eps=eps, xp=xp)
+    dtype = X_centered.dtype
+    return xp.astype(covariance, dtype), xp.astype(whitening, dtype), shrinkage
 
 
 class MahalanobisDetector(BaseLearnedOODDetector):
@@ -95,10 +135,13 @@ class MahalanobisDetector(BaseLearnedOODDetector):
     The whitening matrix :math:`A = L^{-\top}` (:math:`\Sigma = L L^\top`,
     Cholesky) is computed once in ``fit``, together with the whitened class
     means :math:`m_c = (\mu_c - \bar x) A`. Scoring is then one matrix product
-    of the centred features with :math:`[A, A m^\top]` followed by squared
-    norms: :math:`\lVert z - m_c \rVert^2 = \lVert z \rVert^2 - 2 z \cdot m_c +
-    \lVert m_c \rVert^2` with :math:`z = (x - \bar x) A`. A singular covariance
-    falls back to its pseudo-inverse (as scikit-learn's
+    of the centred features with :math:`[A, A m^\top]`, giving :math:`z = (x -
+    \bar x) A` and :math:`z \cdot m_c`; the nearest class minimises
+    :math:`\lVert m_c \rVert^2 - 2 z \cdot m_c` and its squared distance
+    :math:`\lVert z - m_c \rVert^2` is taken directly (no cancellation in
+    float32). The covariance and its factorisation are accumulated in float64
+    where the device has it. A singular covariance falls back to its
+    pseudo-inverse (as scikit-learn's
     :class:`~sklearn.covariance.EmpiricalCovariance`).
 
     Classes can be added, or their means refined, with :meth:`partial_fit`
@@ -221,8 +264,9 @@ class MahalanobisDetector(BaseLearnedOODDetector):
         self.means_ = (one_hot.T @ X) / counts[:, None]
         self.location_ = xp.mean(X, axis=0)
         centered = X - xp.take(self.means_, y_idx, axis=0)
-        self.covariance_, self.shrinkage_ = _covariance(centered, self.shrinkage, xp=xp)
-        self._whitening = _whitening(self.covariance_, xp=xp)
+        self.covariance_, self._whitening, self.shrinkage_ = _fit_gaussian(
+            centered, self.shrinkage, xp=xp
+        )
         self._fit_background(X, xp=xp)
         self._update_projection(xp=xp)
 
@@ -231,21 +275,30 @@ class MahalanobisDetector(BaseLearnedOODDetector):
 
     def _update_projection(self, *, xp):
         """Fuse the whitening and the whitened class means into one matrix."""
-        whitened_means = (self.means_ - self.location_[None, :]) @ self._whitening
-        self._mean_sq_norms = xp.sum(whitened_means * whitened_means, axis=1)
+        self._whitened_means = (self.means_ - self.location_[None, :]) @ self._whitening
+        self._mean_sq_norms = xp.sum(
+            self._whitened_means * self._whitened_means, axis=1
+        )
         self._projection = xp.concat(
-            [self._whitening, self._whitening @ whitened_means.T], axis=1
+            [self._whitening, self._whitening @ self._whitened_means.T], axis=1
         )
 
     def _min_class_distance(self, projected, *, xp):
-        """``min_c`` squared Mahalanobis distance from the fused projection."""
+        """``min_c`` squared Mahalanobis distance from the fused projection.
+
+        The product gives ``z`` and ``z . m_c``, so ``||m_c||^2 - 2 z . m_c``
+        (``||z - m_c||^2`` up to the row constant ``||z||^2``) picks the
+        nearest class. That expansion cancels badly when the whitened means
+        are far apart (well-separated classes) in float32, so the distance to
+        the chosen mean is then computed directly, ``||z - m_c||^2``: one more
+        pass over ``z``, exact to the working precision.
+        """
         d = self._whitening.shape[1]
         z = projected[:, :d]
         cross = projected[:, d:]
-        distances = (
-            xp.sum(z * z, axis=1)[:, None] - 2 * cross + self._mean_sq_norms[None, :]
-        )
-        return xp.clip(xp.min(distances, axis=1), 0.0, None)
+        nearest = xp.argmin(self._mean_sq_norms[None, :] - 2 * cross, axis=1)
+        diff = z - xp.take(self._whitened_means, nearest, axis=0)
+        return xp.sum(diff * diff, axis=1)
 
     def _score(self, X, *, xp):
         projected = (X - self.location_[None, :]) @ self._projection
@@ -415,8 +468,9 @@ class RelativeMahalanobisDetector(MahalanobisDetector):
 
     def _fit_background(self, X, *, xp):
         centered = X - self.location_[None, :]
-        self.background_covariance_, _ = _covariance(centered, self.shrinkage, xp=xp)
-        self._background_whitening = _whitening(self.background_covariance_, xp=xp)
+        self.background_covariance_, self._background_whitening, _ = _fit_gaussian(
+            centered, self.shrinkage, xp=xp
+        )
 
     def _update_projection(self, *, xp):
         super()._update_projection(xp=xp)

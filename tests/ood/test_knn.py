@@ -54,14 +54,14 @@ def test_auto_block_bounds_memory(monkeypatch):
     import skcalib.ood._knn as knn_module
 
     seen = []
-    original = knn_module._kth_smallest
+    original = knn_module._kth_largest
 
     def spy(values, k, *, xp):
         seen.append(values.shape)
         return original(values, k, xp=xp)
 
     monkeypatch.setattr(knn_module, "_AUTO_BLOCK_ENTRIES", 1000)
-    monkeypatch.setattr(knn_module, "_kth_smallest", spy)
+    monkeypatch.setattr(knn_module, "_kth_largest", spy)
     X, _ = _data()
     detector = KNNDetector(n_neighbors=3, calibration_size=100, random_state=0)
     detector.fit(X[:600])  # 500 stored neighbours -> blocks of 2 rows
