@@ -86,8 +86,13 @@ sphinx_gallery_conf = {
     "gallery_dirs": "auto_examples",
     "filename_pattern": "/plot_",
     "ignore_pattern": r"__init__\.py",
-    # Metrics first, then data sets; the quick start sits at the top level.
-    "subsection_order": ["../examples/metrics", "../examples/datasets"],
+    # Estimator families, then metrics and data sets; the quick start sits at
+    # the top level.
+    "subsection_order": [
+        "../examples/ood",
+        "../examples/metrics",
+        "../examples/datasets",
+    ],
     "within_subsection_order": "FileNameSortKey",
     "plot_gallery": "True",
     "image_scrapers": ("matplotlib",),
