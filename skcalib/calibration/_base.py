@@ -17,6 +17,7 @@ from ..utils._array_api import (
 from ..utils._sklearn_compat import _fit_context
 from ..utils._validation import (
     check_consistent_length,
+    check_probabilities,
     check_sample_weight,
     check_scores,
     encode_labels,
@@ -85,6 +86,7 @@ class BaseScoreCalibrator(CalibratorMixin, BaseEstimator, metaclass=ABCMeta):
                 f"contains one class only: {self.classes_.tolist()}."
             )
         self.n_features_in_ = 1 if X.ndim == 1 else X.shape[1]
+        self._check_input_kind(X, xp=xp)
         logits = self._to_logits(X, xp=xp)
         y_idx = move_to(encode_labels(y_np, self.classes_), xp=xp, device=device)
         sample_weight = check_sample_weight(
@@ -116,6 +118,7 @@ class BaseScoreCalibrator(CalibratorMixin, BaseEstimator, metaclass=ABCMeta):
                 f"expecting {self.n_features_in_} features as input. Reshape your "
                 "data: pass scores of the shape used in fit."
             )
+        self._check_input_kind(X, xp=xp)
         return self._predict_proba(self._to_logits(X, xp=xp), xp=xp)
 
     def predict(self, X):
@@ -129,6 +132,19 @@ class BaseScoreCalibrator(CalibratorMixin, BaseEstimator, metaclass=ABCMeta):
         proba = self.predict_proba(X)
         xp, _ = get_namespace_and_device(proba)
         return self.classes_[to_numpy(xp.argmax(proba, axis=1))]
+
+    def _check_input_kind(self, X, *, xp):
+        """For ``input_kind="probabilities"``: X must hold probabilities.
+
+        They must lie in [0, 1] and, with one column per class, rows must sum
+        to one: logits passed by mistake raise a clear error instead of giving
+        meaningless calibration. Called after the checks of ``y``.
+        """
+        if self._skcalib_input_kind == "probabilities":
+            one_column = X.ndim == 1 or X.shape[1] == 1
+            check_probabilities(
+                xp.reshape(X, (-1,)) if one_column else X, name="X", xp=xp
+            )
 
     def _to_logits(self, X, *, xp):
         n_classes = self.classes_.shape[0]

@@ -301,6 +301,24 @@ def softmax(x, *, axis=-1, xp=None):
     return e
 
 
+def sigmoid(x, *, xp=None):
+    """Numerically stable logistic function ``1 / (1 + exp(-x))``.
+
+    One exponential per element, of ``-|x|``, so it never overflows.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skcalib.utils._array_api import sigmoid
+    >>> sigmoid(np.array([-1e4, 0.0, 1e4]))
+    array([0. , 0.5, 1. ])
+    """
+    xp = get_namespace(x, xp=xp)
+    e = xp.exp(-xp.abs(x))
+    r = 1.0 / (1.0 + e)
+    return xp.where(x >= 0, r, e * r)
+
+
 def nll_from_logits(logits, y, *, sample_weight=None, xp=None):
     """Mean negative log-likelihood of integer labels ``y`` under ``softmax(logits)``.
 

@@ -9,6 +9,7 @@ import re
 
 import sklearn
 from sklearn.base import _fit_context
+from sklearn.utils import _safe_indexing
 from sklearn.utils._param_validation import (
     HasMethods,
     Hidden,
@@ -16,8 +17,10 @@ from sklearn.utils._param_validation import (
     Options,
     RealNotInt,
     StrOptions,
+    validate_parameter_constraints,
     validate_params,
 )
+from sklearn.utils.validation import _check_method_params
 
 #: ``(major, minor)`` of the installed scikit-learn, for feature gates.
 SKLEARN_VERSION = tuple(
@@ -32,6 +35,9 @@ __all__ = [
     "Options",
     "RealNotInt",
     "StrOptions",
+    "_check_method_params",
     "_fit_context",
+    "_safe_indexing",
+    "validate_parameter_constraints",
     "validate_params",
 ]
