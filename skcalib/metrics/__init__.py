@@ -49,6 +49,7 @@ _LAZY = {
     "make_scorer": "_scorers",
     # displays
     "ReliabilityDisplay": "_plot.reliability",
+    "OODScoreDisplay": "_plot.ood",
 }
 
 __all__ = sorted(_LAZY)
