@@ -74,8 +74,9 @@ class ViMDetector(BaseLearnedOODDetector):
     ----------
     origin_ : array of shape (n_features,)
         Centre :math:`o` of the features.
-    residual_components_ : array of shape (n_features - n_components_, n_features)
-        Orthonormal basis (rows) of the residual space :math:`P^\perp`.
+    residual_components_ : array of shape (n_residual, n_features)
+        Orthonormal basis (rows) of the residual space :math:`P^\perp`, with
+        ``n_residual = n_features - n_components_``.
     n_components_ : int
         Dimension of the principal subspace.
     alpha_ : float or None
