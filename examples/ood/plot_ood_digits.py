@@ -25,7 +25,7 @@ from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier
 
-from skcalib.metrics import fpr_at_tpr, ood_auroc
+from skcalib.metrics import OODScoreDisplay, fpr_at_tpr, ood_auroc
 from skcalib.ood import (
     EnergyDetector,
     EntropyDetector,
@@ -133,6 +133,18 @@ ax.barh(names, [row[1] for row in rows], color="tab:blue")
 ax.invert_yaxis()
 ax.set(xlim=(0.5, 1.0), xlabel="AUROC (ID digits 0-6 vs OOD digits 7-9)")
 ax.set_title("OOD detection on digits: logits vs hidden features")
+
+# %%
+# Score distributions of one detector
+# -----------------------------------
+# :class:`~skcalib.metrics.OODScoreDisplay` shows where the threshold at 95% TPR
+# falls between the ID and OOD energy scores, and the ROC curve with the
+# FPR at 95% TPR.
+
+energy = detectors["energy"][0]
+OODScoreDisplay.from_estimator(
+    energy, logits(X_test), test_is_in, name="energy (logits)"
+)
 
 # %%
 # Flagging a batch with a controlled false discovery rate

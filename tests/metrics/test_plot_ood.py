@@ -6,8 +6,7 @@ import pytest
 from sklearn.metrics import roc_curve
 
 from skcalib.datasets import make_ood_features
-from skcalib.metrics import fpr_at_tpr, ood_auroc
-from skcalib.metrics._plot.ood import OODScoreDisplay
+from skcalib.metrics import OODScoreDisplay, fpr_at_tpr, ood_auroc
 from skcalib.ood import MahalanobisDetector
 
 matplotlib.use("Agg")

@@ -76,7 +76,7 @@ class OODScoreDisplay:
     Examples
     --------
     >>> import numpy as np
-    >>> from skcalib.metrics._plot.ood import OODScoreDisplay
+    >>> from skcalib.metrics import OODScoreDisplay
     >>> rng = np.random.default_rng(0)
     >>> y_score = np.r_[rng.normal(2, 1, 500), rng.normal(0, 1, 200)]
     >>> y_true = np.r_[np.ones(500), np.zeros(200)]  # 1 = in-distribution
