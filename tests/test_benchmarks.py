@@ -57,3 +57,25 @@ def test_ood_benchmark():
     assert result["mahalanobis_speedup"] >= 1
     # kNN: the same brute-force work as scikit-learn; not slower.
     assert result["knn_speedup"] >= 0.8
+
+
+def test_conformal_benchmark_runs_small():
+    bench = _load("bench_conformal")
+    for row in bench.run(n=3000, k=20, repeats=1):
+        # Same sets as MAPIE, but for RAPS, whose automatic parameters differ
+        # (see RAPSScore); LAC may differ where MAPIE's 1e-8 slack decides.
+        if row["score"] != "raps":
+            assert row["set_mismatch"] < 1e-4, row
+    assert bench.run_crepes(n=300, k=10)["set_mismatch"] == 0
+
+
+@pytest.mark.slow
+def test_conformal_benchmark():
+    rows = {r["score"]: r for r in _load("bench_conformal").run(repeats=3)}
+    print(rows)
+    for score in ("lac", "aps", "topk"):
+        assert rows[score]["set_mismatch"] < 1e-4
+    # Target: 10x for APS/RAPS (one sort per matrix, O(n k) passes, no
+    # argsort); timings on shared CI machines are noisy, so the check is lower.
+    assert rows["aps"]["speedup_vs_mapie"] >= 3
+    assert rows["raps"]["speedup_vs_mapie"] >= 3

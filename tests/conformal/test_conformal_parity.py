@@ -19,6 +19,7 @@ import warnings
 import numpy as np
 import pytest
 from sklearn.datasets import load_digits, make_classification
+from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 from sklearn.frozen import FrozenEstimator
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import KFold, train_test_split
@@ -217,7 +218,7 @@ def test_cross_mean_equals_mapie(score):
     )[0]
     cv = KFold(5, shuffle=True, random_state=0)
     mapie_clf = MapieCCC(
-        LogisticRegression(),
+        LinearDiscriminantAnalysis(),
         confidence_level=LEVELS,
         conformity_score=score,
         cv=cv,
@@ -225,7 +226,7 @@ def test_cross_mean_equals_mapie(score):
     ).fit_conformalize(X, y)
     expected = mapie_clf.predict_set(X_test, agg_scores="mean")[1]
     clf = CrossConformalClassifier(
-        LogisticRegression(),
+        LinearDiscriminantAnalysis(),
         conformity_score=score,
         confidence_level=LEVELS,
         cv=cv,
@@ -246,11 +247,11 @@ def test_cv_plus_against_mapie_crossval():
     X_test = X[:150] + np.random.default_rng(0).normal(scale=0.3, size=(150, 10))
     cv = KFold(4, shuffle=True, random_state=0)
     mapie_clf = MapieCCC(
-        LogisticRegression(), confidence_level=LEVELS, cv=cv, random_state=SEED
+        LinearDiscriminantAnalysis(), confidence_level=LEVELS, cv=cv, random_state=SEED
     ).fit_conformalize(X, y)
     expected = mapie_clf.predict_set(X_test, agg_scores="crossval")[1]
     clf = CrossConformalClassifier(
-        LogisticRegression(), confidence_level=LEVELS, cv=cv
+        LinearDiscriminantAnalysis(), confidence_level=LEVELS, cv=cv
     ).fit(X, y)
     sets = clf.predict_set(X_test)
     # The count c(x, y) = #{i : s_i >= s_k(i)(x, y)}, from the p-values.

@@ -467,3 +467,18 @@ def test_raps_tuning_same_on_namespace(combination):
         return {"lambda_reg": score.lambda_reg, "k_reg": score.k_reg}
 
     assert_same_on_namespace(tuned, [p, y, u], combination=combination)
+
+
+@pytest.mark.parametrize("score", SCORES[2:], ids=repr)
+def test_long_rows_sorted_by_head_agree_with_full_rows(score):
+    """k > 256: set sizes come from the 128 most probable labels where they can."""
+    p = _proba(n=120, k=600, scale=1.5)  # flat rows: sets of tens to hundreds
+    u = _u(120)
+    taus = np.array(
+        [0.3, 5.0, 20.0] if isinstance(score, RAPSScore) else [0.3, 0.9, 0.999]
+    )
+    fast = score.prediction_sets(p, taus, u=u)
+    sizes = fast.sum(axis=1)
+    assert sizes.min() < 128 < sizes.max()  # both kinds of rows
+    per_label = score.prediction_sets(p, np.broadcast_to(taus, (1, 600, 3)), u=u)
+    np.testing.assert_array_equal(fast, per_label)

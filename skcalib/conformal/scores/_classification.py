@@ -139,10 +139,10 @@ def _cumulative_at_rank(y_prob, rank, p_y, xp, device):
 
     Bitwise equal to ``cumulative_sum(sort_desc(y_prob))[i, rank[i]]`` (the
     same values are added in the same order), without sorting whole rows: the
-    labels at least as probable as the true one are moved to the front of
-    their row by a stable argsort of a boolean key (a linear-time radix sort
-    in NumPy), and only the first ``_HEAD_WIDTH`` of them are sorted. Rows
-    with more such labels are sorted in full.
+    labels at least as probable as the true one (few, usually) are gathered
+    into the first ``_HEAD_WIDTH`` columns of a small array through the
+    positions of the ``True`` entries of a mask, and only those are sorted.
+    Rows with more such labels are sorted in full.
     """
     n, k = y_prob.shape
     if k <= 2 * _HEAD_WIDTH:
@@ -150,10 +150,13 @@ def _cumulative_at_rank(y_prob, rank, p_y, xp, device):
         return xp.take_along_axis(cumulative, rank[:, None], axis=1)[:, 0]
     keep = y_prob >= p_y[:, None]
     count = xp.count_nonzero(keep, axis=1)
-    key = xp.astype(xp.logical_not(keep), xp.uint8)
-    order = xp.argsort(key, axis=1, stable=True)[:, :_HEAD_WIDTH]
-    head = xp.take_along_axis(y_prob, order, axis=1)
+    # Kept entries in row-major order: those of row i start at first[i].
+    flat = xp.nonzero(xp.reshape(keep, (-1,)))[0]
+    values = xp.take(xp.reshape(y_prob, (-1,)), flat)
+    first = xp.cumulative_sum(count) - count
     slot = xp.arange(_HEAD_WIDTH, device=device)[None, :]
+    source = xp.clip(first[:, None] + slot, 0, values.shape[0] - 1)
+    head = xp.reshape(xp.take(values, xp.reshape(source, (-1,))), (n, _HEAD_WIDTH))
     head = xp.where(slot < count[:, None], head, xp.zeros_like(head))
     cumulative = xp.cumulative_sum(_sort_desc(head, xp), axis=1)
     index = xp.clip(rank, 0, _HEAD_WIDTH - 1)[:, None]
@@ -163,10 +166,19 @@ def _cumulative_at_rank(y_prob, rank, p_y, xp, device):
         rows = xp.nonzero(wide)[0]
         full = xp.cumulative_sum(_sort_desc(xp.take(y_prob, rows, axis=0), xp), axis=1)
         full = xp.take_along_axis(full, xp.take(rank, rows)[:, None], axis=1)[:, 0]
-        # Row i of the wide rows sits at position cumsum(wide)[i] - 1 of `full`.
-        position = xp.clip(xp.cumulative_sum(xp.astype(wide, xp.int64)) - 1, 0, None)
-        out = xp.where(wide, xp.take(full, position), out)
+        out = _merge_rows(wide, full, out, xp)
     return out
+
+
+def _merge_rows(mask, subset, out, xp):
+    """``out`` with its rows where ``mask`` is True replaced by those of ``subset``.
+
+    ``subset`` holds, in order, one row per True entry of ``mask`` (results
+    computed on the ``xp.nonzero(mask)`` rows only): a gather, no scatter.
+    """
+    position = xp.clip(xp.cumulative_sum(xp.astype(mask, xp.int64)) - 1, 0, None)
+    picked = xp.take(subset, position, axis=0)
+    return xp.where(mask if picked.ndim == 1 else mask[:, None], picked, out)
 
 
 def _label_positions(y_prob, sorted_prob, xp, device):
@@ -527,9 +539,21 @@ class APSScore(BaseClassificationScore):
             stat += penalty[None, :]
         return stat
 
-    def _counts(self, sorted_prob, stat, thresholds, *, xp):
-        """Number of labels in each set: thresholds (n or 1, n_levels) -> (n, L)."""
-        k = stat.shape[1]
+    def _set_sizes(self, sorted_prob, u, thresholds, *, xp, device):
+        """Number of labels in each set, and whether each set ends in these ranks.
+
+        ``sorted_prob`` holds the most probable labels of each row, in
+        decreasing order (all of them, or the first ranks only);
+        ``thresholds`` has shape (n_samples or 1, n_levels). Returns the sizes
+        (n_samples, n_levels) and a boolean (n_samples,) that is True where
+        no set can extend beyond the last rank given (the sizes are then
+        those of the full rows).
+        """
+        k = sorted_prob.shape[1]
+        cumulative = xp.cumulative_sum(sorted_prob, axis=1)
+        stat = self._sorted_statistics(sorted_prob, cumulative, u, xp=xp, device=device)
+        # Zero probabilities sit at the end of the sorted rows.
+        has_zeros = bool(xp.any(sorted_prob[:, -1] == 0))
         counts = []
         for level in range(thresholds.shape[1]):
             t = thresholds[:, level : level + 1]
@@ -537,25 +561,47 @@ class APSScore(BaseClassificationScore):
                 # rank j + 1 enters when the mass up to rank j is below t (or
                 # equal to it, for labels of zero probability: see _label_scores)
                 before = stat[:, :-1]
-                count = xp.count_nonzero(before < t, axis=1) + xp.count_nonzero(
-                    (before == t) & (sorted_prob[:, 1:] == 0), axis=1
-                )
+                count = xp.count_nonzero(before < t, axis=1)
+                if has_zeros:
+                    at_t = (before == t) & (sorted_prob[:, 1:] == 0)
+                    count = count + xp.count_nonzero(at_t, axis=1)
                 count = xp.clip(count + 1, 0, k)
             elif self.include_last_label is False:
                 count = xp.clip(xp.count_nonzero(stat <= t, axis=1), 1, k)
             else:
                 count = xp.count_nonzero(stat <= t, axis=1)
             counts.append(xp.astype(count, xp.int64))
-        return xp.stack(counts, axis=1)
+        # The statistic of the last rank (for True, the mass before it) is
+        # non-decreasing along the row: beyond the threshold, nothing follows.
+        last = stat[:, -2] if self.include_last_label is True and k > 1 else stat[:, -1]
+        closed = last > xp.max(thresholds, axis=1)
+        return xp.stack(counts, axis=1), closed
 
     def _prediction_sets(self, y_prob, thresholds, u, *, xp, device):
         if thresholds.ndim == 3:  # per-label thresholds: compare label scores
             return super()._prediction_sets(y_prob, thresholds, u, xp=xp, device=device)
         sorted_prob = _sort_desc(y_prob, xp)
-        cumulative = xp.cumulative_sum(sorted_prob, axis=1)
-        stat = self._sorted_statistics(sorted_prob, cumulative, u, xp=xp, device=device)
         t = thresholds[None, :] if thresholds.ndim == 1 else thresholds
-        counts = self._counts(sorted_prob, stat, t, xp=xp)
+        n, k = sorted_prob.shape
+        if k <= 2 * _HEAD_WIDTH:
+            counts, _ = self._set_sizes(sorted_prob, u, t, xp=xp, device=device)
+            return _sets_from_counts(y_prob, sorted_prob, counts, xp, device)
+        # Most sets end among the most probable labels: cumulate those first,
+        # and the whole row only where the set may go further.
+        counts, closed = self._set_sizes(
+            sorted_prob[:, :_HEAD_WIDTH], u, t, xp=xp, device=device
+        )
+        if not bool(xp.all(closed)):
+            open_ = xp.logical_not(closed)
+            rows = xp.nonzero(open_)[0]
+            full, _ = self._set_sizes(
+                xp.take(sorted_prob, rows, axis=0),
+                None if u is None else xp.take(u, rows),
+                t if t.shape[0] == 1 else xp.take(t, rows, axis=0),
+                xp=xp,
+                device=device,
+            )
+            counts = _merge_rows(open_, full, counts, xp)
         return _sets_from_counts(y_prob, sorted_prob, counts, xp, device)
 
     def _label_scores(self, y_prob, u, *, xp, device):
@@ -738,10 +784,9 @@ class RAPSScore(APSScore):
             at_rank = xp.take_along_axis(cumulative, rank[:, None], axis=1)[:, 0]
             scores = score._scores_from_cumulative(at_rank, rank, p_y, u, xp=xp)
             thresholds = conformal_quantile(scores, levels, xp=xp)
-            stat = score._sorted_statistics(
-                sorted_prob, cumulative, u, xp=xp, device=dev
+            counts, _ = score._set_sizes(
+                sorted_prob, u, thresholds[None, :], xp=xp, device=dev
             )
-            counts = score._counts(sorted_prob, stat, thresholds[None, :], xp=xp)
             sets = _sets_from_counts(y_prob, sorted_prob, counts, xp, dev)
             size = float(xp.mean(xp.astype(xp.count_nonzero(sets, axis=1), xp.float64)))
             if size < best_size:
