@@ -144,7 +144,7 @@ _INDUCTIVE_SPLIT = (
     "passes this check."
 )
 
-# Applied to every estimator whose X holds scores (skcalib tag input_kind
+# Applied to every calibrator whose X holds scores (skcalib tag input_kind
 # "logits", "probabilities" or "decision"): all score-space calibrators share it.
 SCORE_SPACE_EXPECTED_FAILURES = dict.fromkeys(_SCORE_SPACE_CHECKS, _LOGITS_SHAPE)
 _SCORE_KINDS = {"logits", "probabilities", "decision"}
@@ -211,10 +211,11 @@ def _instances():
 
 def _expected_failed_checks(estimator):
     failures = {}
-    input_kind = get_skcalib_tags(estimator).input_kind
-    if input_kind in _SCORE_KINDS:
+    tags = get_skcalib_tags(estimator)
+    input_kind = tags.input_kind
+    if tags.family == "calibrator" and input_kind in _SCORE_KINDS:
         failures.update(SCORE_SPACE_EXPECTED_FAILURES)
-    if input_kind == "probabilities":
+    if tags.family == "calibrator" and input_kind == "probabilities":
         failures.update(dict.fromkeys(_PROBABILITY_CHECKS, _NOT_PROBABILITIES))
     if isinstance(estimator, VennAbersCalibrator):
         if estimator.estimator is not None and estimator.inductive:

@@ -116,7 +116,7 @@ def test_matches_loop_implementation(weighted):
     scores[:3] = [0.0, 0.0, 1.0]  # bins [0, 0] and [1, 1]: clipped prior means
     y = (rng.uniform(size=n) < scores).astype(int)
     w = rng.integers(0, 4, size=n).astype(float) if weighted else np.ones(n)
-    scores_new = np.r_[np.linspace(-0.1, 1.1, 61), scores]
+    scores_new = np.r_[np.linspace(0.0, 1.0, 61), scores]
     bbq = BBQ().fit(scores, y, sample_weight=w if weighted else None)
     log_scores, model_weights, expected = _loop_bbq(
         scores.tolist(), y.tolist(), w.tolist(), scores_new, bbq.n_bins_
