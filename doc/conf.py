@@ -89,6 +89,7 @@ sphinx_gallery_conf = {
     # Estimator families, then metrics and data sets; the quick start sits at
     # the top level.
     "subsection_order": [
+        "../examples/calibration",
         "../examples/conformal",
         "../examples/ood",
         "../examples/metrics",

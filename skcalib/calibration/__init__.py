@@ -12,10 +12,14 @@ tag) and return calibrated probabilities:
 - :class:`VennAbersCalibrator`, with its (p0, p1) probability interval;
 - per-sample temperatures: :class:`InputDependentTemperatureScaling` and
   :class:`CorrectnessAwareCalibrator`.
+
+:class:`CalibratedClassifierCV` wraps a classifier and any of them, as a drop-in
+superset of scikit-learn's class of the same name.
 """
 
 from ._bbq import BBQ
 from ._beta import BetaCalibration
+from ._calibrated_classifier_cv import CalibratedClassifierCV
 from ._correctness_aware import CorrectnessAwareCalibrator
 from ._histogram import HistogramBinning
 from ._input_dependent_temperature import InputDependentTemperatureScaling
@@ -28,6 +32,7 @@ from ._venn_abers import VennAbersCalibrator
 __all__ = [
     "BBQ",
     "BetaCalibration",
+    "CalibratedClassifierCV",
     "CorrectnessAwareCalibrator",
     "DirichletCalibration",
     "HistogramBinning",

@@ -1,8 +1,9 @@
 """The one place where skcalib imports private scikit-learn names.
 
-scikit-learn keeps its parameter-validation machinery and ``_fit_context`` in
-private modules. Importing them only here means a scikit-learn refactoring
-breaks one file, not the whole package.
+scikit-learn keeps its parameter-validation machinery, ``_fit_context`` and the
+helpers that index samples and sample-aligned fit parameters per
+cross-validation fold in private modules. Importing them only here means a
+scikit-learn refactoring breaks one file, not the whole package.
 """
 
 import re
