@@ -439,7 +439,7 @@ BaseClassificationScore, default="lac"
         Class labels (those of the frozen estimator when it is frozen).
     n_features_in_ : int
         Number of features seen during ``fit`` (when ``X`` has columns).
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (n_features,)
         Names of features seen during ``fit``, when ``X`` has string column
         names.
     conformity_score_ : BaseClassificationScore
@@ -753,7 +753,7 @@ BaseClassificationScore, default="lac"
     classes_ : ndarray of shape (n_classes,)
     n_features_in_ : int
         Number of features seen during ``fit`` (when ``X`` has columns).
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (n_features,)
         Names of features seen during ``fit``, when ``X`` has string column
         names.
     conformity_score_ : BaseClassificationScore

@@ -673,9 +673,11 @@ class RAPSScore(APSScore):
     implementation. MAPIE uses a different divisor in the randomisation for
     sets larger than ``k_reg + 1``, so its randomised RAPS sets differ there.
     MAPIE's automatic choice of ``lambda_reg`` also evaluates the candidate
-    penalties with the rank offset ``lambda_reg`` in place of ``k_reg``; the
-    choice here follows the paper. With given parameters the sets with
-    ``include_last_label`` True or False are MAPIE's.
+    penalties with the rank offset ``lambda_reg`` in place of ``k_reg``, and
+    MAPIE 1.x holds out 10% of the calibration data for it (its
+    ``size_raps`` is reset in ``fit``); the choice here follows the paper.
+    With given parameters the sets with ``include_last_label`` True or False
+    are MAPIE's.
 
     References
     ----------
