@@ -41,6 +41,20 @@ def pytest_configure(config):
     torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
 
 
+@pytest.fixture(autouse=True)
+def _reset_array_api_strict_flags():
+    """Undo array-API version pins a test (or scikit-learn < 1.8) left behind.
+
+    scikit-learn 1.6's array-API checks pin array_api_strict to the 2023.12
+    standard for the whole process, which would break later tests of kernels
+    using 2024.12 functions (``take_along_axis``) in the same xdist worker.
+    """
+    yield
+    module = sys.modules.get("array_api_strict")
+    if module is not None:
+        module.reset_array_api_strict_flags()
+
+
 def pytest_collection_modifyitems(config, items):
     for item in items:
         callspec = getattr(item, "callspec", None)

@@ -30,6 +30,7 @@ from skcalib.calibration import (
 from skcalib.conformal import CrossConformalClassifier, SplitConformalClassifier
 from skcalib.conformal.scores import APSScore
 from skcalib.ood import ClassifierOODDetector, MahalanobisDetector
+from skcalib.utils._sklearn_compat import SKLEARN_VERSION
 from skcalib.utils.discovery import all_estimators
 from skcalib.utils.estimator_checks import parametrize_with_skcalib_checks
 
@@ -224,16 +225,32 @@ def _instances():
     return instances
 
 
+_CLASSES_ON_HOST = (
+    "scikit-learn < 1.8 wants classes_ in the input's array namespace (skcalib "
+    "keeps classes_ as a NumPy array, labels may be strings, as scikit-learn >= "
+    "1.8 accepts) and pins array_api_strict to the 2023.12 standard, which lacks "
+    "take_along_axis. The check runs on the newest scikit-learn in CI."
+)
+_STEP_FUNCTION = (
+    "Venn-ABERS is a step function of the wrapped model's scores: the model's "
+    "predictions on a subset can differ from those on the full batch in the last "
+    "bit (BLAS blocking), and a last-bit change at a step changes the output."
+)
+
+
 def _expected_failed_checks(estimator):
     failures = {}
+    if SKLEARN_VERSION < (1, 8):
+        failures["check_array_api_input"] = _CLASSES_ON_HOST
     tags = get_skcalib_tags(estimator)
     input_kind = tags.input_kind
     if tags.family == "calibrator" and input_kind in _SCORE_KINDS:
         failures.update(SCORE_SPACE_EXPECTED_FAILURES)
     if tags.family == "calibrator" and input_kind == "probabilities":
         failures.update(dict.fromkeys(_PROBABILITY_CHECKS, _NOT_PROBABILITIES))
-    if isinstance(estimator, VennAbersCalibrator):
-        if estimator.estimator is not None and estimator.inductive:
+    if isinstance(estimator, VennAbersCalibrator) and estimator.estimator is not None:
+        failures["check_methods_subset_invariance"] = _STEP_FUNCTION
+        if estimator.inductive:
             failures.update(
                 dict.fromkeys(
                     [

@@ -395,7 +395,7 @@ class CalibratedClassifierCV(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
     cv : int, cross-validation generator or iterable, default=None
         Cross-validation splitting strategy: ``None`` for 5 folds, an integer
         number of folds (stratified for binary or multiclass ``y``), a
-        :term:`CV splitter`, or an iterable of (train, test) index arrays.
+        a CV splitter, or an iterable of (train, test) index arrays.
     n_jobs : int, default=None
         Number of jobs fitting the cross-validation folds in parallel. ``None``
         means 1 unless in a :obj:`joblib.parallel_backend` context; ``-1`` uses
@@ -411,10 +411,10 @@ class CalibratedClassifierCV(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
     classes_ : ndarray of shape (n_classes,)
         The class labels.
     n_features_in_ : int
-        Number of features seen during :term:`fit`. Only defined if the
+        Number of features seen during ``fit``. Only defined if the
         underlying estimator exposes such an attribute when fit.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
-        Names of features seen during :term:`fit`. Only defined if the
+        Names of features seen during ``fit``. Only defined if the
         underlying estimator exposes such an attribute when fit.
     calibrated_classifiers_ : list
         The fitted classifier-calibrator pairs: one per fold with
@@ -763,7 +763,7 @@ class CalibratedClassifierCV(ClassifierMixin, MetaEstimatorMixin, BaseEstimator)
     def get_metadata_routing(self):
         """Get the metadata routing of this object.
 
-        Please check :ref:`User Guide <metadata_routing>` on how the routing
+        See scikit-learn's user guide on metadata routing for how the routing
         mechanism works.
 
         Returns

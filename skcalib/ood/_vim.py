@@ -2,7 +2,7 @@
 
 from numbers import Integral
 
-from ..utils._array_api import get_namespace_and_device, logsumexp
+from ..utils._array_api import float_dtype, get_namespace_and_device, logsumexp
 from ..utils._sklearn_compat import Interval
 from ._base import BaseLearnedOODDetector, check_linear_head
 
@@ -158,24 +158,30 @@ class ViMDetector(BaseLearnedOODDetector):
                 "empty."
             )
         self.n_components_ = int(n_components)
+        wide = float_dtype(xp, device=device)
         if self.coef is None:
             self._head = None
             self.origin_ = xp.mean(X, axis=0)
         else:
-            self._head = check_linear_head(
+            # The origin (a pseudo-inverse) and, below, the principal subspace
+            # are computed in float64 where the device has it: in float32 both
+            # lose several digits.
+            W, b = check_linear_head(
                 self.coef,
                 self.intercept,
                 n_features,
                 xp=xp,
                 device=device,
-                dtype=X.dtype,
+                dtype=wide,
             )
-            W, b = self._head
-            self.origin_ = -(xp.linalg.pinv(W) @ b)
-        centered = X - self.origin_[None, :]
+            self.origin_ = xp.astype(-(xp.linalg.pinv(W) @ b), X.dtype)
+            self._head = (xp.astype(W, X.dtype), xp.astype(b, X.dtype))
+        centered = xp.astype(X - self.origin_[None, :], wide)
         eigenvalues, eigenvectors = xp.linalg.eigh((centered.T @ centered) / n_samples)
         smallest = xp.argsort(eigenvalues)[: n_features - self.n_components_]
-        self.residual_components_ = xp.take(eigenvectors, smallest, axis=1).T
+        self.residual_components_ = xp.astype(
+            xp.take(eigenvectors, smallest, axis=1).T, X.dtype
+        )
         if self._head is None:
             self.alpha_ = None
             return

@@ -101,7 +101,9 @@ def test_without_array_api_extra_partition(monkeypatch):
 
     X, y = _data()
     expected = KNNDetector(n_neighbors=4, random_state=0).fit(X).score_samples(X)
-    monkeypatch.delattr(knn_module.xpx, "partition")
+    # array-api-extra < 0.9 has no partition: the fallback path is then the
+    # only one, and this test compares it with itself.
+    monkeypatch.delattr(knn_module.xpx, "partition", raising=False)
     detector = KNNDetector(n_neighbors=4, random_state=0).fit(X)
     np.testing.assert_allclose(detector.score_samples(X), expected, rtol=1e-12)
 
