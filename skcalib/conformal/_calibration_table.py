@@ -102,6 +102,49 @@ class ScoreTable:
         ]
         return xp.stack(rows, axis=0)
 
+    def test_weighted_quantiles(self, category, levels, test_weight):
+        """Quantiles of one category when every test point has its own weight.
+
+        For covariate shift (Tibshirani et al. 2019): the smallest calibration
+        score ``s`` with ``sum_{s_i <= s} w_i >= level * (W + w_test)``, as
+        :func:`~skcalib.utils._array_api.conformal_quantile` computes it with
+        ``test_weight``, for every test weight at once.
+
+        Parameters
+        ----------
+        category : int
+        levels : ndarray of shape (n_levels,)
+        test_weight : array of shape (n_test,)
+            On the device of the table.
+
+        Returns
+        -------
+        quantiles : array of shape (n_test, n_levels)
+            ``+inf`` where no calibration score is large enough.
+        """
+        sorted_scores = self.sorted_scores[category]
+        xp = array_api_compat.array_namespace(sorted_scores)
+        dev = array_api_compat.device(sorted_scores)
+        n = sorted_scores.shape[0]
+        inf = xp.asarray(xp.inf, dtype=self.dtype, device=dev)
+        shape = (test_weight.shape[0], levels.shape[0])
+        if n == 0:
+            return xp.full(shape, xp.inf, dtype=self.dtype, device=dev)
+        cumulative = self.cumulative[category]
+        cumulative = (
+            xp.arange(1, n + 1, dtype=self.dtype, device=dev)
+            if cumulative is None
+            else cumulative[1:]
+        )
+        scaled = xp.asarray(levels * (1 - 1e-12), dtype=cumulative.dtype, device=dev)
+        total = float(self.totals[category]) + xp.astype(test_weight, cumulative.dtype)
+        target = xp.reshape(total[:, None] * scaled[None, :], (-1,))
+        index = xp.reshape(xp.searchsorted(cumulative, target, side="left"), shape)
+        q = xp.reshape(
+            xp.take(sorted_scores, xp.reshape(xp.clip(index, 0, n - 1), (-1,))), shape
+        )
+        return xp.where(index < n, q, inf)
+
     def mass_at_least(self, category, statistic):
         """Calibration mass of ``category`` that each test statistic does not exceed.
 
@@ -175,37 +218,61 @@ class CategoryLayout:
         t = totals.reshape(self.n_groups + 1, self.n_label_categories)
         return t[:1] if group_index is None else t[group_index]
 
-    def mass_at_least(self, table, statistic, group_index, *, xp, device):
-        """:meth:`ScoreTable.mass_at_least` of every test entry, shape (n, K)."""
-        groups = [0] if group_index is None else np.unique(group_index)
-        masks = {
-            g: None
-            if group_index is None
-            else move_to(group_index == g, xp=xp, device=device)
-            for g in groups
-        }
+    def _per_entry(self, compute, group_index, *, xp, device):
+        """Assemble ``compute(category, label)`` over the test entries.
 
-        def by_group(column, values):
+        ``compute`` returns an array whose first axis runs over the test
+        samples: for every sample the rows of its group's category are kept.
+        With one label category ``label`` is None and the result is returned
+        as is; otherwise one result per label is stacked on axis 1.
+        """
+        groups = [0] if group_index is None else np.unique(group_index)
+
+        def by_group(label):
             out = None
             for g in groups:
-                mass = table.mass_at_least(g * self.n_label_categories + column, values)
+                value = compute(g * self.n_label_categories + (label or 0), label)
                 if out is None:
-                    out = mass
+                    out = value
                 else:
-                    mask = masks[g] if values.ndim == 1 else masks[g][:, None]
-                    out = xp.where(mask, mass, out)
+                    mask = move_to(group_index == g, xp=xp, device=device)
+                    mask = xp.reshape(mask, (-1,) + (1,) * (value.ndim - 1))
+                    out = xp.where(mask, value, out)
             return out
 
         if self.n_label_categories == 1:
-            return by_group(0, statistic)
-        # One contiguous row per candidate label (searchsorted wants them).
-        per_label = xp.reshape(xp.permute_dims(statistic, (1, 0)), (-1,))
-        n = statistic.shape[0]
-        columns = [
-            by_group(j, per_label[j * n : (j + 1) * n])
-            for j in range(statistic.shape[1])
-        ]
-        return xp.stack(columns, axis=1)
+            return by_group(None)
+        return xp.stack([by_group(j) for j in range(self.n_label_categories)], axis=1)
+
+    def mass_at_least(self, table, statistic, group_index, *, xp, device):
+        """:meth:`ScoreTable.mass_at_least` of every test entry, shape (n, K)."""
+        if self.n_label_categories == 1:
+            per_label = None
+        else:
+            # One contiguous row per candidate label (searchsorted wants them).
+            n = statistic.shape[0]
+            flat = xp.reshape(xp.permute_dims(statistic, (1, 0)), (-1,))
+            per_label = [flat[j * n : (j + 1) * n] for j in range(statistic.shape[1])]
+
+        def compute(category, label):
+            values = statistic if label is None else per_label[label]
+            return table.mass_at_least(category, values)
+
+        return self._per_entry(compute, group_index, xp=xp, device=device)
+
+    def test_weighted_thresholds(
+        self, table, levels, test_weight, group_index, *, xp, device
+    ):
+        """Thresholds per test sample (and label) for per-sample test weights.
+
+        Shape (n, L) for marginal or group-conditional coverage, (n, K, L)
+        for class-conditional coverage.
+        """
+
+        def compute(category, label):
+            return table.test_weighted_quantiles(category, levels, test_weight)
+
+        return self._per_entry(compute, group_index, xp=xp, device=device)
 
     def describe(self, category, groups, classes):
         """Human-readable name of a category for warnings."""

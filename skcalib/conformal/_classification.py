@@ -1,5 +1,6 @@
 """Split and cross conformal classifiers."""
 
+import warnings
 from abc import ABCMeta, abstractmethod
 from numbers import Integral, Real
 
@@ -91,6 +92,27 @@ def _predict_proba(estimator, X, classes):
         [proba, xp.zeros((proba.shape[0], 1), dtype=proba.dtype, device=dev)], axis=1
     )
     return xp.take(padded, move_to(column, xp=xp, device=dev), axis=1)
+
+
+def _check_test_weight(test_weight, proba):
+    """Non-negative finite test weights on the device of ``proba``, or None."""
+    if test_weight is None:
+        return None
+    xp, dev = get_namespace_and_device(proba)
+    w = move_to(
+        test_weight if hasattr(test_weight, "shape") else np.asarray(test_weight),
+        xp=xp,
+        device=dev,
+    )
+    if w.ndim != 1 or w.shape[0] != proba.shape[0]:
+        raise ValueError(
+            f"test_weight must have shape ({proba.shape[0]},), one weight per test "
+            f"sample, got shape {tuple(w.shape)}."
+        )
+    w = xp.astype(w, proba.dtype)
+    if not bool(xp.all(xp.isfinite(w) & (w >= 0))):
+        raise ValueError("test_weight must hold finite, non-negative weights.")
+    return w
 
 
 def _tuning_split(y, size, rng):
@@ -334,12 +356,30 @@ class _BaseConformalClassifier(
             )
         validate_data(self, X, reset=False, skip_check_array=True)
 
-    def _threshold_sets(self, proba, group_index, levels):
+    def _threshold_sets(self, proba, group_index, levels, test_weight=None):
         """Sets of ``proba`` at the conformal quantiles of the calibration table."""
         xp, dev = get_namespace_and_device(proba)
-        quantiles = self._table.quantiles(levels)
-        self._check_sizes(quantiles, group_index, levels)
-        thresholds = self._layout.thresholds(quantiles, group_index, xp=xp, device=dev)
+        if test_weight is None:
+            quantiles = self._table.quantiles(levels)
+            self._check_sizes(quantiles, group_index, levels)
+            thresholds = self._layout.thresholds(
+                quantiles, group_index, xp=xp, device=dev
+            )
+        else:
+            thresholds = self._layout.test_weighted_thresholds(
+                self._table, levels, test_weight, group_index, xp=xp, device=dev
+            )
+            infinite = ~xp.isfinite(xp.reshape(thresholds, (thresholds.shape[0], -1)))
+            if bool(xp.any(infinite)):
+                n_rows = int(xp.count_nonzero(xp.any(infinite, axis=1)))
+                warnings.warn(
+                    f"For {n_rows} test sample(s) the weighted conformal quantile "
+                    "does not exist: their test_weight is too large for the "
+                    "calibration weights at the requested confidence_level. Their "
+                    "prediction sets contain every class.",
+                    UserWarning,
+                    stacklevel=3,
+                )
         u = self._test_draws(proba.shape[0], xp=xp, device=dev, dtype=proba.dtype)
         return self.conformity_score_.prediction_sets(proba, thresholds, u=u)
 
@@ -359,6 +399,12 @@ class _BaseConformalClassifier(
         xp, dev = get_namespace_and_device(mass)
         totals = self._layout.totals(self._table.totals, group_index)
         return xp.astype(move_to(totals, xp=xp, device=dev), mass.dtype)
+
+    def _pvalues(self, mass, group_index, test_weight=None):
+        """``(mass + w) / (total + w)``, with ``w`` the test weight (1 by default)."""
+        xp, _ = get_namespace_and_device(mass)
+        w = 1 if test_weight is None else xp.astype(test_weight, mass.dtype)[:, None]
+        return (mass + w) / (self._totals(mass, group_index) + w)
 
     @abstractmethod
     def _test_proba(self, X):
@@ -466,9 +512,13 @@ BaseClassificationScore, default="lac"
     -----
     **Weights.** With ``sample_weight``, the threshold is the weighted
     conformal quantile: the smallest score ``s`` with
-    ``sum_{s_i <= s} w_i >= level * (sum_i w_i + 1)`` (frequency weights, or
-    covariate-shift likelihood ratios, Tibshirani et al. 2019). The weights
-    are also passed to the estimator's ``fit`` when it accepts them.
+    ``sum_{s_i <= s} w_i >= level * (sum_i w_i + w)``, with ``w = 1`` for
+    frequency weights. Under covariate shift, pass the likelihood ratios
+    ``dP_test / dP_train`` of the calibration inputs as ``sample_weight`` and
+    those of the test inputs as ``predict_set(X, test_weight=...)``: each test
+    point then gets its own threshold and the sets cover under the test
+    distribution (Tibshirani et al. 2019). The weights are also passed to the
+    estimator's ``fit`` when it accepts them.
 
     **Groups.** ``fit(X, y, groups=g)`` calibrates each group separately
     (Mondrian conformal prediction): ``predict_set(X, groups=g_test)`` then
@@ -636,7 +686,7 @@ BaseClassificationScore, default="lac"
     def _test_proba(self, X):
         return _predict_proba(self.estimator_, X, self.classes_)
 
-    def predict_set(self, X, groups=None):
+    def predict_set(self, X, groups=None, test_weight=None):
         """Prediction sets: the labels whose score is below the conformal threshold.
 
         Parameters
@@ -645,6 +695,12 @@ BaseClassificationScore, default="lac"
             Input accepted by the estimator.
         groups : array-like of shape (n_samples,), default=None
             Groups of the test samples; required when fitted with groups.
+        test_weight : array-like of shape (n_samples,), default=None
+            Weight of each test sample in its own quantile: with the
+            likelihood ratio ``w(x) = dP_test / dP_train`` of the test inputs
+            here and of the calibration inputs as ``sample_weight`` in
+            ``fit``, the sets cover under covariate shift (Tibshirani et al.
+            2019). ``None`` is a weight of 1.
 
         Returns
         -------
@@ -659,16 +715,18 @@ BaseClassificationScore, default="lac"
         proba = self._test_proba(X)
         levels, scalar = self._levels()
         group_index = self._group_index(groups, proba.shape[0])
-        sets = self._threshold_sets(proba, group_index, levels)
+        test_weight = _check_test_weight(test_weight, proba)
+        sets = self._threshold_sets(proba, group_index, levels, test_weight)
         return sets[:, :, 0] if scalar else sets
 
-    def predict_pvalues(self, X, groups=None):
+    def predict_pvalues(self, X, groups=None, test_weight=None):
         """Conformal p-value of every candidate label.
 
         ``p[i, j] = (1 + #{calibration scores >= s(x_i, j)}) / (n + 1)``,
         within the category of ``(x_i, j)`` (its group, and class ``j`` when
-        ``class_conditional``), with weights when fitted with
-        ``sample_weight``; ``s`` is the score's
+        ``class_conditional``); with weights,
+        ``(w_i + sum of the weights of those scores) / (w_i + total weight)``
+        where ``w_i`` is the test weight (1 by default). ``s`` is the score's
         :meth:`~skcalib.conformal.scores.BaseClassificationScore.label_scores`.
         Label ``j`` is in the prediction set at level ``1 - alpha`` exactly
         when ``p[i, j] > alpha``.
@@ -678,6 +736,8 @@ BaseClassificationScore, default="lac"
         X : array-like of shape (n_samples, n_features)
         groups : array-like of shape (n_samples,), default=None
             Groups of the test samples; required when fitted with groups.
+        test_weight : array-like of shape (n_samples,), default=None
+            Weights of the test samples, as in :meth:`predict_set`.
 
         Returns
         -------
@@ -687,9 +747,10 @@ BaseClassificationScore, default="lac"
         proba = self._test_proba(X)
         xp, dev = get_namespace_and_device(proba)
         group_index = self._group_index(groups, proba.shape[0])
+        test_weight = _check_test_weight(test_weight, proba)
         u = self._test_draws(proba.shape[0], xp=xp, device=dev, dtype=proba.dtype)
         mass = self._mass(self._table, proba, group_index, u)
-        return (mass + 1) / (self._totals(mass, group_index) + 1)
+        return self._pvalues(mass, group_index, test_weight)
 
 
 class CrossConformalClassifier(_BaseConformalClassifier):
@@ -1026,4 +1087,4 @@ BaseClassificationScore, default="lac"
         probas = [_predict_proba(e, X, self.classes_) for e in self.estimators_]
         group_index = self._group_index(groups, probas[0].shape[0])
         mass = self._cross_mass(probas, group_index)
-        return (mass + 1) / (self._totals(mass, group_index) + 1)
+        return self._pvalues(mass, group_index)

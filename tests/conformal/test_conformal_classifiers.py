@@ -564,3 +564,98 @@ def test_float32_probabilities_stay_float32(passthrough):
     assert clf.predict_pvalues(p).dtype == np.float32
     assert coverage_score(y, clf.predict_set(p)) >= 0.85
     assert mean_set_size(clf.predict_set(p)) < 5
+
+
+# --------------------------------------------------------------------------- #
+# covariate shift: per-test-point weights
+# --------------------------------------------------------------------------- #
+@pytest.mark.parametrize("class_conditional", [False, True])
+@pytest.mark.parametrize("with_groups", [False, True])
+def test_test_weights_give_the_weighted_quantile_of_each_point(
+    class_conditional, with_groups, passthrough
+):
+    from skcalib.utils._array_api import conformal_quantile
+
+    p, y = _proba_data(n=400)
+    rng = np.random.default_rng(0)
+    w_cal = rng.uniform(0.2, 2.0, size=400)
+    w_test = rng.uniform(0.0, 30.0, size=50)
+    w_test[:3] = 1000.0  # too heavy: no quantile, full sets
+    groups = np.arange(400) % 2
+    fit_kwargs = {"groups": groups} if with_groups else {}
+    clf = SplitConformalClassifier(
+        FrozenEstimator(passthrough().fit(p, y)),
+        conformity_score="lac",
+        confidence_level=[0.8, 0.9],
+        class_conditional=class_conditional,
+    ).fit(p, y, sample_weight=w_cal, **fit_kwargs)
+    test_kwargs = {"groups": groups[:50]} if with_groups else {}
+    with pytest.warns(UserWarning, match="test_weight is too large"):
+        sets = clf.predict_set(p[:50], test_weight=w_test, **test_kwargs)
+    assert sets[:3].all()
+    scores = clf.conformity_scores_
+    for i in range(50):
+        for j in range(5):
+            keep = np.ones(400, dtype=bool)
+            if with_groups:
+                keep &= groups == groups[i]
+            if class_conditional:
+                keep &= y == j
+            q = conformal_quantile(
+                scores[keep],
+                [0.8, 0.9],
+                sample_weight=w_cal[keep],
+                test_weight=w_test[i],
+            )
+            np.testing.assert_array_equal(sets[i, j], 1 - p[i, j] <= q)
+    pvalues = clf.predict_pvalues(p[:50], test_weight=w_test, **test_kwargs)
+    for level, confidence in enumerate([0.8, 0.9]):
+        alpha = round(1 - confidence, 10)
+        np.testing.assert_array_equal(sets[:, :, level], pvalues > alpha)
+
+
+def test_unit_test_weights_change_nothing(passthrough):
+    p, y = _proba_data()
+    clf = SplitConformalClassifier(
+        FrozenEstimator(passthrough().fit(p, y)), conformity_score="aps"
+    ).fit(p, y, sample_weight=np.full(600, 1.0))
+    np.testing.assert_array_equal(
+        clf.predict_set(p, test_weight=np.ones(600)), clf.predict_set(p)
+    )
+    np.testing.assert_allclose(
+        clf.predict_pvalues(p, test_weight=np.ones(600)), clf.predict_pvalues(p)
+    )
+    with pytest.raises(ValueError, match=r"test_weight must have shape \(600,\)"):
+        clf.predict_set(p, test_weight=np.ones(3))
+    with pytest.raises(ValueError, match="non-negative"):
+        clf.predict_set(p, test_weight=-np.ones(600))
+
+
+def _tilted_sample(rng, n, shift=0.0):
+    """Gaussian classes; tilting by w(x) = exp(shift * x0) moves x0 by ``shift``."""
+    means = np.array([[0.0, 0.0], [1.5, 0.0], [0.0, 1.5]])
+    prior = np.exp(shift * means[:, 0])
+    y = rng.choice(3, size=n, p=prior / prior.sum())
+    X = rng.normal(size=(n, 2)) + means[y]
+    X[:, 0] += shift
+    return X, y
+
+
+@pytest.mark.filterwarnings("ignore:For .* the weighted conformal quantile")
+def test_covariate_shift_coverage_with_likelihood_ratios():
+    """Test inputs from the training distribution tilted by w(x) = exp(2 x0)."""
+    rng = np.random.default_rng(1)
+    model = LinearDiscriminantAnalysis().fit(*_tilted_sample(rng, 2000))
+    weighted, unweighted = [], []
+    for _ in range(30):
+        X_cal, y_cal = _tilted_sample(rng, 1000)
+        X_test, y_test = _tilted_sample(rng, 1000, shift=2.0)
+        clf = SplitConformalClassifier(FrozenEstimator(model), confidence_level=0.9)
+        clf.fit(X_cal, y_cal, sample_weight=np.exp(2.0 * X_cal[:, 0]))
+        sets = clf.predict_set(X_test, test_weight=np.exp(2.0 * X_test[:, 0]))
+        weighted.append(sets[np.arange(1000), y_test].mean())
+        plain = clone(clf).fit(X_cal, y_cal).predict_set(X_test)
+        unweighted.append(plain[np.arange(1000), y_test].mean())
+    assert abs(np.mean(weighted) - 0.9) < 0.015
+    # without the likelihood ratios the shifted test set is over-covered
+    assert np.mean(unweighted) > 0.93
