@@ -4,7 +4,7 @@ from numbers import Integral, Real
 
 from ..utils._array_api import float_dtype, get_namespace_and_device, logsumexp
 from ..utils._sklearn_compat import Interval
-from ._base import BaseLearnedOODDetector, check_linear_head
+from ._base import BaseLearnedOODDetector, _class_means, check_linear_head
 
 __all__ = ["LearnedTemperatureEnergyDetector"]
 
@@ -185,23 +185,16 @@ class LearnedTemperatureEnergyDetector(BaseLearnedOODDetector):
 
     def _fit(self, X, y, *, xp):
         _, device = get_namespace_and_device(X)
-        y_idx = self._encode_labels(y, X.shape[0], xp=xp, device=device)
+        y_idx = self._encode_labels(
+            y, X.shape[0], xp=xp, device=device, require_two_classes=True
+        )
         n_classes = self.classes_.shape[0]
-        if n_classes < 2:
-            raise ValueError(
-                f"{type(self).__name__} needs samples of at least two classes in "
-                f"y; got one class only: {self.classes_.tolist()}."
-            )
         self.location_ = xp.mean(X, axis=0)
         std = xp.std(X, axis=0)
         self.scale_ = xp.where(std > 0, std, xp.ones_like(std))
         if self.coef is None:
             self._head = None
-            one_hot = xp.astype(
-                y_idx[:, None] == xp.arange(n_classes, device=device)[None, :],
-                X.dtype,
-            )
-            means = (one_hot.T @ X) / xp.sum(one_hot, axis=0)[:, None]
+            means, _ = _class_means(X, y_idx, n_classes, xp=xp, device=device)
             self.prototypes_ = means - self.location_[None, :]
         else:
             self._head = check_linear_head(

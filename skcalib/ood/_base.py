@@ -67,6 +67,22 @@ def _lower_tail_threshold(sorted_scores, fraction):
     return a + (position - low) * (b - a)
 
 
+def _one_hot(labels, n_classes, *, dtype, xp, device):
+    """Indicator matrix of shape (n_samples, n_classes) of label indices ``labels``."""
+    classes = xp.arange(n_classes, device=device)
+    return xp.astype(labels[:, None] == classes[None, :], dtype)
+
+
+def _class_means(X, labels, n_classes, *, xp, device):
+    """``(means, counts)`` of the rows of ``X`` in each class ``0..n_classes-1``.
+
+    Computed with one one-hot product (no indexed assignment), in ``X``'s dtype.
+    """
+    one_hot = _one_hot(labels, n_classes, dtype=X.dtype, xp=xp, device=device)
+    counts = xp.sum(one_hot, axis=0)
+    return (one_hot.T @ X) / counts[:, None], counts
+
+
 def check_linear_head(coef, intercept, n_features, *, xp, device, dtype):
     """Validate a classifier's last linear layer and move it to ``xp``/``device``.
 
@@ -446,14 +462,21 @@ class BaseOODDetector(OODDetectorMixin, BaseEstimator, metaclass=ABCMeta):
         check_classification_targets(y)
         return y
 
-    def _encode_labels(self, y, n_samples, *, xp, device):
+    def _encode_labels(self, y, n_samples, *, xp, device, require_two_classes=False):
         """Set ``classes_`` from labels ``y`` and return their indices on device.
 
         ``y=None`` (allowed for ``_y_usage="optional"``) makes one class, 0.
+        With ``require_two_classes``, a ValueError is raised unless ``y`` has
+        at least two classes.
         """
         if y is None:
             y = np.zeros(n_samples, dtype=np.int64)
         self.classes_ = np.unique(y)
+        if require_two_classes and self.classes_.shape[0] < 2:
+            raise ValueError(
+                f"{type(self).__name__} needs samples of at least two classes in "
+                f"y; got one class only: {self.classes_.tolist()}."
+            )
         return move_to(encode_labels(y, self.classes_), xp=xp, device=device)
 
     @staticmethod

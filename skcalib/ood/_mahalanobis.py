@@ -6,7 +6,7 @@ import numpy as np
 
 from ..utils._array_api import float_dtype, get_namespace_and_device, move_to, to_numpy
 from ..utils._sklearn_compat import Interval, StrOptions, _fit_context
-from ._base import BaseLearnedOODDetector
+from ._base import BaseLearnedOODDetector, _class_means, _one_hot
 
 __all__ = ["MahalanobisDetector", "RelativeMahalanobisDetector"]
 
@@ -249,19 +249,17 @@ class MahalanobisDetector(BaseLearnedOODDetector):
 
     def _fit(self, X, y, *, xp):
         _, device = get_namespace_and_device(X)
-        y_idx = self._encode_labels(y, X.shape[0], xp=xp, device=device)
-        if self._y_usage == "required" and self.classes_.shape[0] < 2:
-            raise ValueError(
-                f"{type(self).__name__} needs samples of at least two classes in "
-                f"y; got one class only: {self.classes_.tolist()}."
-            )
-        one_hot = xp.astype(
-            y_idx[:, None] == xp.arange(self.classes_.shape[0], device=device)[None, :],
-            X.dtype,
+        y_idx = self._encode_labels(
+            y,
+            X.shape[0],
+            xp=xp,
+            device=device,
+            require_two_classes=self._y_usage == "required",
         )
-        counts = xp.sum(one_hot, axis=0)
+        self.means_, counts = _class_means(
+            X, y_idx, self.classes_.shape[0], xp=xp, device=device
+        )
         self.class_count_ = xp.astype(xp.round(counts), xp.int64)
-        self.means_ = (one_hot.T @ X) / counts[:, None]
         self.location_ = xp.mean(X, axis=0)
         centered = X - xp.take(self.means_, y_idx, axis=0)
         self.covariance_, self._whitening, self.shrinkage_ = _fit_gaussian(
@@ -368,10 +366,7 @@ class MahalanobisDetector(BaseLearnedOODDetector):
         # rows, gathered by one one-hot product: no indexed assignment.
         old_sums = self.means_ * xp.astype(self.class_count_, X.dtype)[:, None]
         labels = move_to(np.concatenate([old_idx, new_idx]), xp=xp, device=device)
-        one_hot = xp.astype(
-            labels[:, None] == xp.arange(n_classes, device=device)[None, :],
-            X.dtype,
-        )
+        one_hot = _one_hot(labels, n_classes, dtype=X.dtype, xp=xp, device=device)
         sums = one_hot.T @ xp.concat([old_sums, X], axis=0)
         self.classes_ = classes
         self.class_count_ = move_to(counts.astype(np.int64), xp=xp, device=device)
