@@ -67,24 +67,7 @@ class BaseScoreCalibrator(CalibratorMixin, BaseEstimator, metaclass=ABCMeta):
         self : object
             The fitted calibrator.
         """
-        if y is None:
-            raise ValueError(
-                f"{type(self).__name__} requires y to be passed, but the target y "
-                "is None."
-            )
-        xp, device = get_namespace_and_device(X)
-        X = check_scores(X, name="X", xp=xp)
-        y_np = to_numpy(y) if is_array_api_obj(y) else np.asarray(y)
-        if y_np.ndim == 2 and y_np.shape[1] == 1:
-            y_np = y_np.ravel()
-        check_consistent_length(X=X, y=y_np)
-        check_classification_targets(y_np)
-        self.classes_ = np.unique(y_np)
-        if self.classes_.shape[0] < 2:
-            raise ValueError(
-                f"{type(self).__name__} needs samples of at least two classes; y "
-                f"contains one class only: {self.classes_.tolist()}."
-            )
+        X, y_np, xp, device = self._validate_fit_data(X, y)
         self.n_features_in_ = 1 if X.ndim == 1 else X.shape[1]
         self._check_input_kind(X, xp=xp)
         logits = self._to_logits(X, xp=xp)
@@ -108,18 +91,8 @@ class BaseScoreCalibrator(CalibratorMixin, BaseEstimator, metaclass=ABCMeta):
         proba : array of shape (n_samples, n_classes)
             In ``X``'s namespace, device and floating dtype.
         """
-        check_is_fitted(self)
-        xp, _ = get_namespace_and_device(X)
-        X = check_scores(X, name="X", xp=xp)
-        n_features = 1 if X.ndim == 1 else X.shape[1]
-        if n_features != self.n_features_in_:
-            raise ValueError(
-                f"X has {n_features} features, but {type(self).__name__} is "
-                f"expecting {self.n_features_in_} features as input. Reshape your "
-                "data: pass scores of the shape used in fit."
-            )
-        self._check_input_kind(X, xp=xp)
-        return self._predict_proba(self._to_logits(X, xp=xp), xp=xp)
+        logits, xp = self._validate_predict_scores(X)
+        return self._predict_proba(logits, xp=xp)
 
     def predict(self, X):
         """Most probable label after calibration.
@@ -132,6 +105,47 @@ class BaseScoreCalibrator(CalibratorMixin, BaseEstimator, metaclass=ABCMeta):
         proba = self.predict_proba(X)
         xp, _ = get_namespace_and_device(proba)
         return self.classes_[to_numpy(xp.argmax(proba, axis=1))]
+
+    def _validate_fit_data(self, X, y, *, ndim=(1, 2)):
+        """Validate ``fit``'s scores and labels; set ``classes_``.
+
+        Returns ``(X, y, xp, device)`` with ``X`` finite scores in their own
+        namespace and ``y`` a 1-D NumPy array of at least two classes.
+        """
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y "
+                "is None."
+            )
+        xp, device = get_namespace_and_device(X)
+        X = check_scores(X, name="X", ndim=ndim, xp=xp)
+        y_np = to_numpy(y) if is_array_api_obj(y) else np.asarray(y)
+        if y_np.ndim == 2 and y_np.shape[1] == 1:
+            y_np = y_np.ravel()
+        check_consistent_length(X=X, y=y_np)
+        check_classification_targets(y_np)
+        self.classes_ = np.unique(y_np)
+        if self.classes_.shape[0] < 2:
+            raise ValueError(
+                f"{type(self).__name__} needs samples of at least two classes; y "
+                f"contains one class only: {self.classes_.tolist()}."
+            )
+        return X, y_np, xp, device
+
+    def _validate_predict_scores(self, X):
+        """Check prediction-time scores against ``fit``; return ``(logits, xp)``."""
+        check_is_fitted(self)
+        xp, _ = get_namespace_and_device(X)
+        X = check_scores(X, name="X", xp=xp)
+        n_features = 1 if X.ndim == 1 else X.shape[1]
+        if n_features != self.n_features_in_:
+            raise ValueError(
+                f"X has {n_features} features, but {type(self).__name__} is "
+                f"expecting {self.n_features_in_} features as input. Reshape your "
+                "data: pass scores of the shape used in fit."
+            )
+        self._check_input_kind(X, xp=xp)
+        return self._to_logits(X, xp=xp), xp
 
     def _check_input_kind(self, X, *, xp):
         """For ``input_kind="probabilities"``: X must hold probabilities.

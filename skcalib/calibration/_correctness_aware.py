@@ -2,9 +2,6 @@
 
 from numbers import Integral, Real
 
-import numpy as np
-from array_api_compat import is_array_api_obj
-from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
 from ..utils._array_api import (
@@ -13,11 +10,9 @@ from ..utils._array_api import (
     log_softmax,
     move_to,
     softmax,
-    to_numpy,
 )
 from ..utils._sklearn_compat import Interval, StrOptions, _fit_context
 from ..utils._validation import (
-    check_consistent_length,
     check_sample_weight,
     check_scores,
     encode_labels,
@@ -158,7 +153,7 @@ class CorrectnessAwareCalibrator(BaseScoreCalibrator):
 
     Attributes
     ----------
-    coef_ : ndarray of shape (n_views_ * n_top_,)
+    coef_ : ndarray of shape (n_views * n_top,)
         Coefficients of the features in ``log T``: first view 0's sorted top
         log-probabilities, then view 1's log-probabilities at those classes,
         and so on.
@@ -282,24 +277,7 @@ n_classes) or (n_samples,)
         self : object
             The fitted calibrator.
         """
-        if y is None:
-            raise ValueError(
-                f"{type(self).__name__} requires y to be passed, but the target y "
-                "is None."
-            )
-        xp, device = get_namespace_and_device(X)
-        X = check_scores(X, name="X", ndim=(1, 2, 3), xp=xp)
-        y_np = to_numpy(y) if is_array_api_obj(y) else np.asarray(y)
-        if y_np.ndim == 2 and y_np.shape[1] == 1:
-            y_np = y_np.ravel()
-        check_consistent_length(X=X, y=y_np)
-        check_classification_targets(y_np)
-        self.classes_ = np.unique(y_np)
-        if self.classes_.shape[0] < 2:
-            raise ValueError(
-                f"{type(self).__name__} needs samples of at least two classes; y "
-                f"contains one class only: {self.classes_.tolist()}."
-            )
+        X, y_np, xp, device = self._validate_fit_data(X, y, ndim=(1, 2, 3))
         self.n_features_in_ = 1 if X.ndim == 1 else X.shape[-1]
         self.n_views_ = X.shape[1] if X.ndim == 3 else 1
         views = self._to_views(X, xp=xp)

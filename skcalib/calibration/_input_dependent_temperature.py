@@ -14,7 +14,6 @@ from numbers import Integral, Real
 import numpy as np
 from scipy.optimize import minimize
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils.validation import check_is_fitted
 
 from ..utils._array_api import (
     float_dtype,
@@ -25,7 +24,6 @@ from ..utils._array_api import (
     to_numpy,
 )
 from ..utils._sklearn_compat import Interval
-from ..utils._validation import check_scores
 from ._base import BaseScoreCalibrator
 
 # log T is clipped to [-15, 15], the range TemperatureScaling searches.
@@ -364,15 +362,5 @@ class InputDependentTemperatureScaling(BaseScoreCalibrator):
             ``T(x) > 0``, in ``X``'s namespace and device; the calibrated
             probabilities are ``softmax(logits / T(x))``.
         """
-        check_is_fitted(self)
-        xp, _ = get_namespace_and_device(X)
-        X = check_scores(X, name="X", xp=xp)
-        n_features = 1 if X.ndim == 1 else X.shape[1]
-        if n_features != self.n_features_in_:
-            raise ValueError(
-                f"X has {n_features} features, but {type(self).__name__} is "
-                f"expecting {self.n_features_in_} features as input. Reshape your "
-                "data: pass scores of the shape used in fit."
-            )
-        logits = self._to_logits(X, xp=xp)
+        logits, xp = self._validate_predict_scores(X)
         return xp.astype(self._row_temperatures(logits, xp=xp), logits.dtype)

@@ -105,7 +105,7 @@ class VennAbersCalibrator(BaseScoreCalibrator):
     n_features_in_ : int
         Number of columns of ``X`` at fit (scores, or features seen by the
         estimator).
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (n_features,)
         Names of the features, when the estimator was fitted on a DataFrame
         with string column names.
     estimators_ : list of estimator instances
@@ -433,17 +433,8 @@ class VennAbersCalibrator(BaseScoreCalibrator):
             intervals are averaged.
         """
         if self.estimator is None:
-            check_is_fitted(self)
-            xp, _ = get_namespace_and_device(X)
-            X = check_scores(X, name="X", xp=xp)
-            n_features = 1 if X.ndim == 1 else X.shape[1]
-            if n_features != self.n_features_in_:
-                raise ValueError(
-                    f"X has {n_features} features, but {type(self).__name__} is "
-                    f"expecting {self.n_features_in_} features as input. Reshape "
-                    "your data: pass scores of the shape used in fit."
-                )
-            fold_scores = [self._to_logits(X, xp=xp)]
+            logits, xp = self._validate_predict_scores(X)
+            fold_scores = [logits]
         else:
             xp = np_compat
             fold_scores = self._all_estimator_scores(X)
