@@ -539,7 +539,7 @@ class APSScore(BaseClassificationScore):
             stat += penalty[None, :]
         return stat
 
-    def _set_sizes(self, sorted_prob, u, thresholds, *, xp, device):
+    def _set_sizes(self, sorted_prob, u, thresholds, *, xp, device, cumulative=None):
         """Number of labels in each set, and whether each set ends in these ranks.
 
         ``sorted_prob`` holds the most probable labels of each row, in
@@ -547,10 +547,12 @@ class APSScore(BaseClassificationScore):
         ``thresholds`` has shape (n_samples or 1, n_levels). Returns the sizes
         (n_samples, n_levels) and a boolean (n_samples,) that is True where
         no set can extend beyond the last rank given (the sizes are then
-        those of the full rows).
+        those of the full rows). ``cumulative``, the cumulative sums of
+        ``sorted_prob`` along the rows, may be given when already computed.
         """
         k = sorted_prob.shape[1]
-        cumulative = xp.cumulative_sum(sorted_prob, axis=1)
+        if cumulative is None:
+            cumulative = xp.cumulative_sum(sorted_prob, axis=1)
         stat = self._sorted_statistics(sorted_prob, cumulative, u, xp=xp, device=device)
         # Zero probabilities sit at the end of the sorted rows.
         has_zeros = bool(xp.any(sorted_prob[:, -1] == 0))
@@ -580,7 +582,8 @@ class APSScore(BaseClassificationScore):
     def _prediction_sets(self, y_prob, thresholds, u, *, xp, device):
         if thresholds.ndim == 3:  # per-label thresholds: compare label scores
             return super()._prediction_sets(y_prob, thresholds, u, xp=xp, device=device)
-        sorted_prob = _sort_desc(y_prob, xp)
+        ascending = xp.sort(y_prob, axis=1, stable=False)
+        sorted_prob = xp.flip(ascending, axis=1)  # see _sort_desc
         t = thresholds[None, :] if thresholds.ndim == 1 else thresholds
         n, k = sorted_prob.shape
         if k <= 2 * _HEAD_WIDTH:
@@ -595,7 +598,8 @@ class APSScore(BaseClassificationScore):
             open_ = xp.logical_not(closed)
             rows = xp.nonzero(open_)[0]
             full, _ = self._set_sizes(
-                xp.take(sorted_prob, rows, axis=0),
+                # (rows of the contiguous ascending array: a fast copy)
+                xp.flip(xp.take(ascending, rows, axis=0), axis=1),
                 None if u is None else xp.take(u, rows),
                 t if t.shape[0] == 1 else xp.take(t, rows, axis=0),
                 xp=xp,
@@ -787,7 +791,12 @@ class RAPSScore(APSScore):
             scores = score._scores_from_cumulative(at_rank, rank, p_y, u, xp=xp)
             thresholds = conformal_quantile(scores, levels, xp=xp)
             counts, _ = score._set_sizes(
-                sorted_prob, u, thresholds[None, :], xp=xp, device=dev
+                sorted_prob,
+                u,
+                thresholds[None, :],
+                xp=xp,
+                device=dev,
+                cumulative=cumulative,
             )
             sets = _sets_from_counts(y_prob, sorted_prob, counts, xp, dev)
             size = float(xp.mean(xp.astype(xp.count_nonzero(sets, axis=1), xp.float64)))
