@@ -50,6 +50,7 @@ _LAZY = {
     # displays
     "ReliabilityDisplay": "_plot.reliability",
     "OODScoreDisplay": "_plot.ood",
+    "CoverageDisplay": "_plot.coverage",
 }
 
 __all__ = sorted(_LAZY)

@@ -9,7 +9,7 @@ from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 
 from skcalib.conformal import SplitConformalClassifier
 from skcalib.metrics import classwise_coverage, coverage_score, mean_set_size
-from skcalib.metrics._plot.coverage import CoverageDisplay
+from skcalib.metrics import CoverageDisplay
 
 matplotlib.use("Agg")
 

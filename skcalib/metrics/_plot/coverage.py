@@ -90,7 +90,7 @@ class CoverageDisplay:
     >>> matplotlib.use("Agg")
     >>> from sklearn.datasets import make_classification
     >>> from skcalib.conformal import SplitConformalClassifier
-    >>> from skcalib.metrics._plot.coverage import CoverageDisplay
+    >>> from skcalib.metrics import CoverageDisplay
     >>> X, y = make_classification(600, n_classes=3, n_informative=4,
     ...                            random_state=0)
     >>> clf = SplitConformalClassifier(random_state=0).fit(X[:400], y[:400])
