@@ -8,8 +8,12 @@ from sklearn.datasets import make_classification
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 
 from skcalib.conformal import SplitConformalClassifier
-from skcalib.metrics import classwise_coverage, coverage_score, mean_set_size
-from skcalib.metrics import CoverageDisplay
+from skcalib.metrics import (
+    CoverageDisplay,
+    classwise_coverage,
+    coverage_score,
+    mean_set_size,
+)
 
 matplotlib.use("Agg")
 
