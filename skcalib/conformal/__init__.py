@@ -6,5 +6,10 @@ predicting. Conformity scores live in :mod:`skcalib.conformal.scores`.
 """
 
 from ._classification import CrossConformalClassifier, SplitConformalClassifier
+from ._regression import SplitConformalRegressor
 
-__all__ = ["CrossConformalClassifier", "SplitConformalClassifier"]
+__all__ = [
+    "CrossConformalClassifier",
+    "SplitConformalClassifier",
+    "SplitConformalRegressor",
+]

@@ -7,8 +7,7 @@ from numbers import Integral, Real
 import numpy as np
 from array_api_compat import numpy as np_compat
 from joblib import Parallel, delayed
-from sklearn import get_config
-from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone
+from sklearn.base import BaseEstimator, MetaEstimatorMixin
 from sklearn.frozen import FrozenEstimator
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import (
@@ -16,17 +15,10 @@ from sklearn.model_selection import (
     StratifiedShuffleSplit,
     check_cv,
 )
-from sklearn.utils import Bunch, check_random_state, indexable
-from sklearn.utils.metadata_routing import (
-    MetadataRouter,
-    MethodMapping,
-    process_routing,
-)
+from sklearn.utils import check_random_state, indexable
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
-    check_is_fitted,
     column_or_1d,
-    has_fit_parameter,
     validate_data,
 )
 
@@ -40,7 +32,6 @@ from ..utils._sklearn_compat import (
     HasMethods,
     Interval,
     StrOptions,
-    _check_method_params,
     _fit_context,
     _safe_indexing,
 )
@@ -57,14 +48,11 @@ from ._calibration_table import (
     sets_from_mass,
     warn_small_categories,
 )
+from ._common import _ConformalFitMixin, is_splitter
 from .scores import BaseClassificationScore, resolve_conformity_score
 from .scores._classification import ALIASES
 
 __all__ = ["CrossConformalClassifier", "SplitConformalClassifier"]
-
-
-def _is_splitter(obj):
-    return hasattr(obj, "split") and hasattr(obj, "get_n_splits")
 
 
 def _predict_proba(estimator, X, classes):
@@ -125,7 +113,11 @@ def _tuning_split(y, size, rng):
 
 
 class _BaseConformalClassifier(
-    ConformalClassifierMixin, MetaEstimatorMixin, BaseEstimator, metaclass=ABCMeta
+    _ConformalFitMixin,
+    ConformalClassifierMixin,
+    MetaEstimatorMixin,
+    BaseEstimator,
+    metaclass=ABCMeta,
 ):
     """Validation, conditioning (groups / classes) and prediction of both predictors."""
 
@@ -137,18 +129,11 @@ class _BaseConformalClassifier(
         "random_state": ["random_state"],
     }
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        sub = self._get_estimator().__sklearn_tags__()
-        tags.input_tags.sparse = sub.input_tags.sparse
-        tags.input_tags.allow_nan = sub.input_tags.allow_nan
-        return tags
-
     # ------------------------------------------------------------------ #
     # fit helpers
     # ------------------------------------------------------------------ #
-    def _get_estimator(self):
-        return LogisticRegression() if self.estimator is None else self.estimator
+    def _default_estimator(self):
+        return LogisticRegression()
 
     def _validate_fit_data(self, X, y, sample_weight, groups):
         """Return ``X``, ``y`` (host labels), weights and groups as host arrays."""
@@ -180,50 +165,6 @@ class _BaseConformalClassifier(
                     f"shape {groups.shape}."
                 )
         return X, y, sample_weight, groups
-
-    def _route(self, sample_weight, groups, fit_params, splitter):
-        """Parameters for the estimator's ``fit`` and the splitter's ``split``."""
-        if get_config().get("enable_metadata_routing", False):
-            routed = process_routing(
-                self, "fit", sample_weight=sample_weight, groups=groups, **fit_params
-            )
-            if splitter is None:
-                routed.splitter = Bunch(split={})
-            return routed
-        estimator_params = dict(fit_params)
-        if sample_weight is not None and has_fit_parameter(
-            self._get_estimator(), "sample_weight"
-        ):
-            estimator_params["sample_weight"] = sample_weight
-        split_params = {}
-        if (
-            groups is not None
-            and splitter is not None
-            and splitter.get_metadata_routing().consumes("split", ["groups"])
-        ):
-            split_params["groups"] = groups
-        return Bunch(
-            estimator=Bunch(fit=estimator_params), splitter=Bunch(split=split_params)
-        )
-
-    def _router(self, splitter):
-        router = MetadataRouter(owner=type(self).__name__).add_self_request(self)
-        router.add(
-            estimator=self._get_estimator(),
-            method_mapping=MethodMapping().add(caller="fit", callee="fit"),
-        )
-        if splitter is not None:
-            router.add(
-                splitter=splitter,
-                method_mapping=MethodMapping().add(caller="fit", callee="split"),
-            )
-        return router
-
-    def _fit_estimator(self, X, y, params, rows):
-        estimator = clone(self._get_estimator())
-        fold_params = _check_method_params(X, params=params, indices=rows)
-        estimator.fit(_safe_indexing(X, rows), y[rows], **fold_params)
-        return estimator
 
     def _conformalize(self, proba, y_cal, sample_weight, groups, rng):
         """Tune the score, compute calibration scores and build the score tables.
@@ -345,16 +286,6 @@ class _BaseConformalClassifier(
             return None
         u = np.random.RandomState(self._predict_seed).uniform(size=n_samples)
         return xp.astype(move_to(u, xp=xp, device=device), dtype)
-
-    def _check_X(self, X):
-        check_is_fitted(self)
-        if hasattr(self, "n_features_in_") and getattr(X, "ndim", 2) == 1:
-            raise ValueError(
-                "Expected a 2D array, got a 1D array instead. Reshape your data "
-                "either using array.reshape(-1, 1) if your data has a single "
-                "feature or array.reshape(1, -1) if it contains a single sample."
-            )
-        validate_data(self, X, reset=False, skip_check_array=True)
 
     def _threshold_sets(self, proba, group_index, levels, test_weight=None):
         """Sets of ``proba`` at the conformal quantiles of the calibration table."""
@@ -608,7 +539,7 @@ BaseClassificationScore, default="lac"
         self.random_state = random_state
 
     def _splitter(self):
-        return self.calibration_size if _is_splitter(self.calibration_size) else None
+        return self.calibration_size if is_splitter(self.calibration_size) else None
 
     def get_metadata_routing(self):
         """Metadata routing of this estimator (see scikit-learn's User Guide).

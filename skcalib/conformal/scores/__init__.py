@@ -13,11 +13,15 @@ from ._classification import (
     RAPSScore,
     TopKScore,
 )
+from ._regression import AbsoluteResidualScore, BaseRegressionScore, GammaScore
 
 __all__ = [
     "APSScore",
+    "AbsoluteResidualScore",
     "BaseClassificationScore",
     "BaseConformityScore",
+    "BaseRegressionScore",
+    "GammaScore",
     "LACScore",
     "RAPSScore",
     "TopKScore",

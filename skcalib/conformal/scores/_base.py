@@ -12,7 +12,10 @@ __all__ = ["BaseConformityScore", "resolve_conformity_score"]
 # task -> module (relative to this package) defining ``ALIASES`` (name -> class)
 # and ``BASE_CLASS``. A new family of scores (regression: absolute residual,
 # CQR, ...) adds its module here.
-_TASK_MODULES = {"classification": "._classification"}
+_TASK_MODULES = {
+    "classification": "._classification",
+    "regression": "._regression",
+}
 
 
 class BaseConformityScore(BaseEstimator, metaclass=ABCMeta):
@@ -49,9 +52,9 @@ def resolve_conformity_score(conformity_score, *, task="classification"):
     ----------
     conformity_score : str or BaseConformityScore
         An alias (for classification: ``"lac"``, ``"aps"``, ``"raps"``,
-        ``"topk"``) or a score instance, which is cloned (the caller's object
-        is never modified).
-    task : {"classification"}, default="classification"
+        ``"topk"``; for regression: ``"absolute"``, ``"gamma"``) or a score
+        instance, which is cloned (the caller's object is never modified).
+    task : {"classification", "regression"}, default="classification"
         Which family of scores the alias refers to.
 
     Returns
