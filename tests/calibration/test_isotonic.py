@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
+from _sklearn_reference import FROZEN_WEIGHTS, fitted_classifier
 from sklearn.calibration import CalibratedClassifierCV
-from sklearn.datasets import make_classification
 from sklearn.frozen import FrozenEstimator
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
@@ -14,31 +14,13 @@ from skcalib.metrics import expected_calibration_error
 from skcalib.utils._array_api import softmax
 from skcalib.utils._testing import array_api_combinations, assert_same_on_namespace
 
-# FrozenEstimator.fit takes no sample_weight: sklearn warns that the weights
-# only reach the calibrator, which is exactly the comparison we want.
-FROZEN_WEIGHTS = pytest.mark.filterwarnings(
-    "ignore:Since FrozenEstimator does not appear to accept sample_weight"
-)
-
-
-def _fitted_classifier(estimator, n_classes, random_state=0):
-    X, y = make_classification(
-        n_samples=3000,
-        n_features=10,
-        n_informative=6,
-        n_classes=n_classes,
-        random_state=random_state,
-    )
-    clf = estimator.fit(X[:1000], y[:1000])
-    return clf, X[1000:2000], y[1000:2000], X[2000:]
-
 
 @FROZEN_WEIGHTS
 @pytest.mark.parametrize("n_classes", [2, 3, 5])
 @pytest.mark.parametrize("estimator", [LogisticRegression(), LinearSVC()], ids=repr)
 @pytest.mark.parametrize("weighted", [False, True])
 def test_same_probabilities_as_sklearn_isotonic(n_classes, estimator, weighted):
-    clf, X_cal, y_cal, X_test = _fitted_classifier(estimator, n_classes)
+    clf, X_cal, y_cal, X_test = fitted_classifier(estimator, n_classes)
     # Integer weights with zeros: zero-weight rows must be ignored.
     w = np.random.default_rng(0).integers(0, 4, size=len(y_cal)).astype(float)
     w = w if weighted else None
@@ -60,7 +42,7 @@ def test_same_probabilities_as_sklearn_isotonic(n_classes, estimator, weighted):
 def test_same_as_sklearn_on_predict_proba_scores(n_classes):
     # Without decision_function, sklearn calibrates predict_proba (column 1
     # only for two classes): pass the same probabilities.
-    clf, X_cal, y_cal, X_test = _fitted_classifier(GaussianNB(), n_classes)
+    clf, X_cal, y_cal, X_test = fitted_classifier(GaussianNB(), n_classes)
     sk = CalibratedClassifierCV(FrozenEstimator(clf), method="isotonic")
     sk.fit(X_cal, y_cal)
     iso = IsotonicCalibration().fit(clf.predict_proba(X_cal), y_cal)

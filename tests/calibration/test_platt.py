@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
+from _sklearn_reference import FROZEN_WEIGHTS, fitted_classifier
 from sklearn.calibration import CalibratedClassifierCV
-from sklearn.datasets import make_classification
 from sklearn.frozen import FrozenEstimator
 from sklearn.linear_model import LogisticRegression
 from sklearn.naive_bayes import GaussianNB
@@ -13,31 +13,13 @@ from skcalib.metrics import expected_calibration_error
 from skcalib.utils._array_api import softmax
 from skcalib.utils._testing import array_api_combinations, assert_same_on_namespace
 
-# FrozenEstimator.fit takes no sample_weight: sklearn warns that the weights
-# only reach the calibrator, which is exactly the comparison we want.
-FROZEN_WEIGHTS = pytest.mark.filterwarnings(
-    "ignore:Since FrozenEstimator does not appear to accept sample_weight"
-)
-
-
-def _fitted_classifier(estimator, n_classes, random_state=0):
-    X, y = make_classification(
-        n_samples=3000,
-        n_features=10,
-        n_informative=6,
-        n_classes=n_classes,
-        random_state=random_state,
-    )
-    clf = estimator.fit(X[:1000], y[:1000])
-    return clf, X[1000:2000], y[1000:2000], X[2000:]
-
 
 @FROZEN_WEIGHTS
 @pytest.mark.parametrize("n_classes", [2, 3, 5])
 @pytest.mark.parametrize("estimator", [LogisticRegression(), LinearSVC()], ids=repr)
 @pytest.mark.parametrize("weighted", [False, True])
 def test_same_probabilities_as_sklearn_sigmoid(n_classes, estimator, weighted):
-    clf, X_cal, y_cal, X_test = _fitted_classifier(estimator, n_classes)
+    clf, X_cal, y_cal, X_test = fitted_classifier(estimator, n_classes)
     w = np.random.default_rng(0).uniform(0.2, 3.0, size=len(y_cal))
     w = w if weighted else None
     sk = CalibratedClassifierCV(FrozenEstimator(clf), method="sigmoid")
@@ -59,7 +41,7 @@ def test_same_probabilities_as_sklearn_sigmoid(n_classes, estimator, weighted):
 def test_same_as_sklearn_on_predict_proba_scores(n_classes):
     # Without decision_function, sklearn calibrates predict_proba (column 1
     # only for two classes): pass the same probabilities.
-    clf, X_cal, y_cal, X_test = _fitted_classifier(GaussianNB(), n_classes)
+    clf, X_cal, y_cal, X_test = fitted_classifier(GaussianNB(), n_classes)
     sk = CalibratedClassifierCV(FrozenEstimator(clf), method="sigmoid")
     sk.fit(X_cal, y_cal)
     platt = PlattScaling().fit(clf.predict_proba(X_cal), y_cal)
@@ -72,7 +54,7 @@ def test_same_as_sklearn_on_predict_proba_scores(n_classes):
 
 def test_same_as_sklearn_on_large_scores():
     # sklearn rescales scores above 30 before L-BFGS; Newton needs no rescaling.
-    clf, X_cal, y_cal, X_test = _fitted_classifier(LinearSVC(), 2)
+    clf, X_cal, y_cal, X_test = fitted_classifier(LinearSVC(), 2)
     sk = CalibratedClassifierCV(FrozenEstimator(clf), method="sigmoid")
     sk.fit(X_cal, y_cal)
     platt = PlattScaling().fit(100 * clf.decision_function(X_cal), y_cal)
