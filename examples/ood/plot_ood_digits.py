@@ -90,7 +90,7 @@ detectors = {
     "kNN (k=10)": (KNNDetector(n_neighbors=10, random_state=0), "features"),
     "ViM": (ViMDetector(n_components=32, random_state=0, **last_layer), "features"),
     "AbeT (post hoc)": (
-        LearnedTemperatureEnergyDetector(alpha=0.1, random_state=0, **last_layer),
+        LearnedTemperatureEnergyDetector(random_state=0, **last_layer),
         "features",
     ),
 }

@@ -3,7 +3,7 @@
 from numbers import Integral, Real
 
 from ..utils._array_api import float_dtype, get_namespace_and_device, logsumexp
-from ..utils._sklearn_compat import Interval
+from ..utils._sklearn_compat import Interval, StrOptions
 from ._base import BaseLearnedOODDetector, _class_means, check_linear_head
 
 __all__ = ["LearnedTemperatureEnergyDetector"]
@@ -54,12 +54,16 @@ class LearnedTemperatureEnergyDetector(BaseLearnedOODDetector):
     Precisely:
 
     * class scores :math:`g(x)`: the logits :math:`W x + b` of the given last
-      layer (``coef``, ``intercept``); without ``coef``, AbeT's cosine head
-      with class-mean prototypes, :math:`g_c(x) = \cos(x - m, \mu_c - m)`
-      (:math:`\mu_c` the class means, :math:`m` the mean of the fitting
-      features);
+      layer (``coef``, ``intercept``); without ``coef``, a prototype head from
+      the class means :math:`\mu_c` (G-ODIN's heads, Hsu et al. 2020): by
+      default (``head="distance"``) minus half the squared standardised
+      Euclidean distance, :math:`g_c(x) = -\tfrac12 \lVert (x - \mu_c) / s
+      \rVert^2`, or (``head="cosine"``) AbeT's cosine,
+      :math:`g_c(x) = \cos(x - m, \mu_c - m)` (:math:`m` and :math:`s` the
+      mean and standard deviations of the fitting features);
     * temperature head: :math:`1 / T(x) = \exp(a^\top \tilde x + c)` on the
-      standardised features :math:`\tilde x`. The paper's head
+      standardised features :math:`\tilde x`, clipped at prediction time to
+      the range it takes on the fitting data. The paper's head
       :math:`\sigma(\mathrm{BN}(a^\top x + c))` is a function of the same
       linear form at inference (batch norm is affine there); the log-linear
       form lets :math:`T` cover :math:`(0, \infty)`, which unbounded logits
@@ -70,17 +74,35 @@ class LearnedTemperatureEnergyDetector(BaseLearnedOODDetector):
       device (one pass over the class scores and one :math:`(d+1)^2` system
       per iteration; negative curvature is clipped, steps are backtracked).
 
+    Why the defaults: a temperature fitted on in-distribution data alone says
+    nothing about inputs far from it, and a linear log-temperature
+    extrapolates without bound. With the cosine head (no distance term) or a
+    weak penalty, far-away inputs then get an arbitrary temperature and the
+    detector's AUROC varies wildly with the data split (from 0.28 to 1.0
+    over 40 splits of ``make_ood_features(shift="far")`` with
+    ``head="cosine"``, from 0.02 with ``alpha=1e-3`` as well).
+    The distance head makes the score fall like :math:`-\lVert x \rVert^2`
+    far from the data, the clipped temperature cannot undo that, and
+    ``alpha=0.1`` keeps the head smooth: AUROC 1.0 on all 40 far-shift
+    splits and 0.71 (median) on near shift, close to
+    :class:`MahalanobisDetector`'s 0.72.
+
     Parameters
     ----------
+    head : {"distance", "cosine"}, default="distance"
+        Class scores from the class means when ``coef`` is None: minus half
+        the squared standardised distance to each class mean, or the cosine
+        to each centred class mean (ignored with ``coef``).
     coef : array-like of shape (n_classes, n_features) or None, default=None
         Weights of the classifier's last linear layer; its rows follow the
         sorted labels of ``y``. A single row stands for binary logits
-        ``[0, w x + b]``. None uses the cosine head with class prototypes.
+        ``[0, w x + b]``. None uses the prototype head chosen by ``head``.
     intercept : array-like of shape (n_classes,) or None, default=None
         Biases of the last layer (zeros when None).
-    alpha : float, default=1e-3
+    alpha : float, default=0.1
         L2 penalty on the temperature head's weights ``a`` (the features are
-        standardised, so it does not depend on their scale).
+        standardised, so it does not depend on their scale). Small values
+        fit the in-distribution NLL better but extrapolate worse.
     max_iter : int, default=100
         Maximum number of Newton iterations.
     tol : float, default=1e-6
@@ -109,11 +131,15 @@ class LearnedTemperatureEnergyDetector(BaseLearnedOODDetector):
     scale_ : array of shape (n_features,)
         Their standard deviations (1 for constant features).
     prototypes_ : array of shape (n_classes, n_features) or None
-        Centred class means of the cosine head (None with ``coef``).
+        Centred class means :math:`\mu_c - m` of the prototype head (None
+        with ``coef``).
     temperature_coef_ : array of shape (n_features,)
         Weights ``a`` of the log inverse temperature.
     temperature_intercept_ : float
         Its intercept ``c``.
+    log_inv_temperature_range_ : tuple of float
+        Smallest and largest :math:`a^\top \tilde x + c` on the fitting
+        data; prediction clips to it.
     n_iter_ : int
         Number of Newton iterations run.
     offset_ : float
@@ -153,6 +179,7 @@ class LearnedTemperatureEnergyDetector(BaseLearnedOODDetector):
     _y_usage = "required"
     _parameter_constraints: dict = {
         **BaseLearnedOODDetector._parameter_constraints,
+        "head": [StrOptions({"distance", "cosine"})],
         "coef": ["array-like", None],
         "intercept": ["array-like", None],
         "alpha": [Interval(Real, 0, None, closed="left")],
@@ -163,9 +190,10 @@ class LearnedTemperatureEnergyDetector(BaseLearnedOODDetector):
     def __init__(
         self,
         *,
+        head="distance",
         coef=None,
         intercept=None,
-        alpha=1e-3,
+        alpha=0.1,
         max_iter=100,
         tol=1e-6,
         calibration_size=0.2,
@@ -173,6 +201,7 @@ class LearnedTemperatureEnergyDetector(BaseLearnedOODDetector):
         contamination=None,
         random_state=None,
     ):
+        self.head = head
         self.coef = coef
         self.intercept = intercept
         self.alpha = alpha
@@ -215,11 +244,20 @@ class LearnedTemperatureEnergyDetector(BaseLearnedOODDetector):
         self._fit_temperature(X, y_idx, xp=xp, device=device)
 
     def _class_scores(self, X, *, xp):
-        """``g(x)``: the given layer's logits, or cosines to the prototypes."""
+        """``g(x)``: the given layer's logits, or the prototype head's scores."""
         if self._head is not None:
             W, b = self._head
             return X @ W.T + b[None, :]
         centered = X - self.location_[None, :]
+        if self.head == "distance":
+            z = centered / self.scale_[None, :]
+            p = self.prototypes_ / self.scale_[None, :]
+            sq = (
+                xp.sum(z * z, axis=1)[:, None]
+                - 2 * (z @ p.T)
+                + xp.sum(p * p, axis=1)[None, :]
+            )
+            return -0.5 * xp.clip(sq, 0.0, None)
         norms = xp.sqrt(xp.sum(centered * centered, axis=1))
         proto_norms = xp.sqrt(xp.sum(self.prototypes_ * self.prototypes_, axis=1))
         denom = norms[:, None] * proto_norms[None, :]
@@ -227,10 +265,11 @@ class LearnedTemperatureEnergyDetector(BaseLearnedOODDetector):
         return dots / xp.where(denom > 0, denom, xp.ones_like(denom))
 
     def _log_inv_temperature(self, X, *, xp):
-        """``a . x_std + c``, clipped to ``[-15, 15]``."""
+        """``a . x_std + c``, clipped to the range seen on the fitting data."""
         standardized = (X - self.location_[None, :]) / self.scale_[None, :]
         s = standardized @ self.temperature_coef_ + self.temperature_intercept_
-        return xp.clip(s, -_LOG_T_BOUND, _LOG_T_BOUND)
+        low, high = self.log_inv_temperature_range_
+        return xp.clip(s, low, high)
 
     def _fit_temperature(self, X, y_idx, *, xp, device):
         # The optimisation runs in float64 where the device has it, so that
@@ -290,6 +329,8 @@ class LearnedTemperatureEnergyDetector(BaseLearnedOODDetector):
             value, u, G, V = candidate
         self.temperature_coef_ = xp.astype(theta[:d], X.dtype)
         self.temperature_intercept_ = float(theta[d])
+        s = xp.clip(design @ theta, -_LOG_T_BOUND, _LOG_T_BOUND)
+        self.log_inv_temperature_range_ = (float(xp.min(s)), float(xp.max(s)))
 
     def _score(self, X, *, xp):
         inv_temperature = xp.exp(self._log_inv_temperature(X, xp=xp))

@@ -10,6 +10,7 @@ from sklearn.utils import check_random_state
 
 from skcalib.calibration import TemperatureScaling
 from skcalib.datasets import make_ood_features
+from skcalib.metrics import ood_auroc
 from skcalib.ood import LearnedTemperatureEnergyDetector
 
 
@@ -37,6 +38,9 @@ def _class_scores(detector, X):
         return X @ np.asarray(detector.coef).T + np.asarray(detector.intercept)
     centered = X - detector.location_
     P = detector.prototypes_
+    if detector.head == "distance":
+        diff = (centered[:, None, :] - P[None, :, :]) / detector.scale_
+        return -0.5 * np.sum(diff**2, axis=2)
     return (centered @ P.T) / np.outer(
         np.linalg.norm(centered, axis=1), np.linalg.norm(P, axis=1)
     )
@@ -52,31 +56,62 @@ def _objective(detector, X, y, theta):
     return nll + 0.5 * detector.alpha * np.sum(theta[:-1] ** 2)
 
 
-@pytest.mark.parametrize("with_coef", [False, True])
-def test_score_is_the_ablated_energy(with_coef):
+HEADS = [{"head": "distance"}, {"head": "cosine"}, {"with_coef": True}]
+
+
+def _params(case, X, y):
+    if case.get("with_coef"):
+        clf = LogisticRegression().fit(X, y)
+        return {"coef": clf.coef_, "intercept": clf.intercept_}
+    return case
+
+
+@pytest.mark.parametrize("case", HEADS)
+def test_score_is_the_ablated_energy(case):
     X, y = _data()
     is_in = y != -1
-    params = {}
-    if with_coef:
-        clf = LogisticRegression().fit(X[is_in], y[is_in])
-        params = {"coef": clf.coef_, "intercept": clf.intercept_}
-    abet = LearnedTemperatureEnergyDetector(random_state=0, **params)
+    params = _params(case, X[is_in], y[is_in])
+    abet = LearnedTemperatureEnergyDetector(random_state=0, alpha=1e-3, **params)
     abet.fit(X[is_in], y[is_in])
     g = _class_scores(abet, X)
     Z = (X - abet.location_) / abet.scale_
-    inv_t = np.exp(Z @ abet.temperature_coef_ + abet.temperature_intercept_)
+    log_inv_t = Z @ abet.temperature_coef_ + abet.temperature_intercept_
+    # The temperature is clipped to the range it takes on the fitting rows.
+    rows = _fit_rows(int(is_in.sum()), 0.2, 0)
+    fitted = Z[is_in][rows] @ abet.temperature_coef_ + abet.temperature_intercept_
+    assert abet.log_inv_temperature_range_ == pytest.approx(
+        (fitted.min(), fitted.max())
+    )
+    inv_t = np.exp(np.clip(log_inv_t, fitted.min(), fitted.max()))
     expected = logsumexp(g * inv_t[:, None], axis=1)  # no T(x) factor in front
     np.testing.assert_allclose(abet.score_samples(X), expected, rtol=1e-6)
+    assert np.any(log_inv_t < fitted.min()) or np.any(log_inv_t > fitted.max())
 
 
-@pytest.mark.parametrize("with_coef", [False, True])
-def test_fit_minimises_the_penalised_nll(with_coef):
+@pytest.mark.parametrize(
+    "n_splits", [pytest.param(8), pytest.param(40, marks=pytest.mark.slow)]
+)
+def test_far_ood_detected_on_every_split(n_splits):
+    # The default head must not depend on the luck of the split: a learned
+    # temperature that extrapolated freely made AUROC range from 0.02 to 1.
+    aurocs = []
+    for seed in range(n_splits):
+        X, y = make_ood_features(
+            1200, 300, n_features=8, n_classes=3, shift="far", random_state=seed
+        )
+        is_in = y != -1
+        abet = LearnedTemperatureEnergyDetector(random_state=seed)
+        abet.fit(X[is_in][:800], y[is_in][:800])
+        rest = np.r_[np.flatnonzero(is_in)[800:], np.flatnonzero(~is_in)]
+        aurocs.append(ood_auroc(is_in[rest], abet.score_samples(X[rest])))
+    assert min(aurocs) > 0.97, aurocs
+
+
+@pytest.mark.parametrize("case", HEADS)
+def test_fit_minimises_the_penalised_nll(case):
     X, y = _data()
     is_in = y != -1
-    params = {}
-    if with_coef:
-        clf = LogisticRegression(C=0.1).fit(X[is_in], y[is_in])
-        params = {"coef": clf.coef_, "intercept": clf.intercept_}
+    params = _params(case, X[is_in], y[is_in])
     abet = LearnedTemperatureEnergyDetector(random_state=0, alpha=1e-2, **params)
     abet.fit(X[is_in], y[is_in])
     rows = _fit_rows(int(is_in.sum()), 0.2, 0)
