@@ -9,9 +9,10 @@ Every candidate covers at the level by construction, so the criterion is the
 *size* of the sets; the coverage is checked too, because with small
 calibration folds it fluctuates. The scorers ``"coverage_score"`` and
 ``"neg_mean_set_size"`` of :func:`skcalib.metrics.get_scorer` call
-``predict_set``, and a ``refit`` callable picks the candidate with the
-smallest mean set size among those whose cross-validated coverage reaches
-the target.
+``predict_set``, and :func:`skcalib.metrics.coverage_constrained_refit`
+picks the candidate with the smallest mean set size among those whose
+cross-validated coverage reaches the target (here one point below the level,
+the slack allowed for the fluctuation of small calibration folds).
 """
 
 # %%
@@ -27,18 +28,17 @@ from sklearn.naive_bayes import GaussianNB
 
 from skcalib.conformal import SplitConformalClassifier
 from skcalib.conformal.scores import APSScore, RAPSScore
-from skcalib.metrics import coverage_score, get_scorer, mean_set_size
+from skcalib.metrics import (
+    coverage_constrained_refit,
+    coverage_score,
+    get_scorer,
+    mean_set_size,
+)
 
 X, y = load_digits(return_X_y=True)
 X = X / 16.0
 X_fit, X_test, y_fit, y_test = train_test_split(X, y, test_size=0.3, random_state=0)
 TARGET = 0.9
-
-
-def smallest_sets_with_coverage(cv_results):
-    coverage = np.asarray(cv_results["mean_test_coverage"])
-    size = -np.asarray(cv_results["mean_test_set_size"])
-    return int(np.argmin(np.where(coverage >= TARGET - 0.01, size, np.inf)))
 
 
 search = GridSearchCV(
@@ -59,7 +59,7 @@ search = GridSearchCV(
         "coverage": get_scorer("coverage_score"),
         "set_size": get_scorer("neg_mean_set_size"),
     },
-    refit=smallest_sets_with_coverage,
+    refit=coverage_constrained_refit(TARGET - 0.01, size="set_size"),
     cv=3,
 )
 search.fit(X_fit, y_fit)

@@ -44,6 +44,7 @@ _LAZY = {
     "bootstrap_confidence_interval": "_bootstrap",
     "BootstrapResult": "_bootstrap",
     # scorers
+    "coverage_constrained_refit": "_scorers",
     "get_scorer": "_scorers",
     "get_scorer_names": "_scorers",
     "make_scorer": "_scorers",

@@ -39,11 +39,18 @@ in-distribution samples, 0 / False / -1 for OOD samples).
 
 import importlib
 import inspect
+from numbers import Real
 
+import numpy as np
 from sklearn import get_config
 from sklearn.utils.metadata_routing import MetadataRequest
 
-__all__ = ["get_scorer", "get_scorer_names", "make_scorer"]
+__all__ = [
+    "coverage_constrained_refit",
+    "get_scorer",
+    "get_scorer_names",
+    "make_scorer",
+]
 
 _PROBA_LIKE = ("predict_proba", "predict_log_proba", "predict_set")
 
@@ -66,6 +73,14 @@ def _accepts(func, name):
     except (TypeError, ValueError):
         return False
     return name in params or any(p.kind == p.VAR_KEYWORD for p in params.values())
+
+
+def _names(func, name):
+    """Whether ``func`` has a parameter called ``name`` (not just ``**kwargs``)."""
+    try:
+        return name in inspect.signature(func).parameters
+    except (TypeError, ValueError):
+        return False
 
 
 class _Scorer:
@@ -108,7 +123,10 @@ class _Scorer:
             OOD scorers); ignored by metrics that need none.
         sample_weight : array-like of shape (n_samples,), default=None
         **kwargs
-            Other metadata routed to the metric.
+            Other metadata. What the response method accepts by name (for
+            example the ``groups`` of a Mondrian conformal predictor's
+            ``predict_set``) is passed to it; what the metric accepts, to the
+            metric; anything else to the metric.
 
         Returns
         -------
@@ -116,8 +134,12 @@ class _Scorer:
             Greater is better.
         """
         method = self._find_method(estimator)
-        response = method(X)
-        score_kwargs = {**self._kwargs, **kwargs}
+        method_kwargs = {k: v for k, v in kwargs.items() if _names(method, k)}
+        response = method(X, **method_kwargs)
+        score_kwargs = {**self._kwargs}
+        for key, value in kwargs.items():
+            if key not in method_kwargs or _accepts(self._score_func, key):
+                score_kwargs[key] = value
         if sample_weight is not None:
             score_kwargs["sample_weight"] = sample_weight
         if (
@@ -386,3 +408,78 @@ def get_scorer_names():
     from sklearn.metrics import get_scorer_names as sklearn_names
 
     return sorted(set(_REGISTRY) | set(sklearn_names()))
+
+
+def coverage_constrained_refit(min_coverage, *, coverage="coverage", size="size"):
+    """``refit`` rule: the smallest sets (or intervals) with enough coverage.
+
+    Conformal predictors are tuned for *efficiency subject to validity*: among
+    the candidates of a search whose mean cross-validated coverage is at least
+    ``min_coverage``, pick the one with the smallest mean set size (or
+    interval width). Use it as ``refit=`` of
+    :class:`~sklearn.model_selection.GridSearchCV` (or any search) with a
+    multi-metric ``scoring`` holding a coverage scorer and a size scorer,
+    for example ``"coverage_score"`` and ``"neg_mean_set_size"`` (or
+    ``"interval_coverage_score"`` and ``"neg_mean_interval_width"``).
+
+    Parameters
+    ----------
+    min_coverage : float in (0, 1]
+        Smallest acceptable mean test coverage over the inner folds.
+    coverage : str, default="coverage"
+        Key of the coverage scorer in ``scoring``.
+    size : str, default="size"
+        Key of the size scorer in ``scoring``, negated so that greater is
+        better (``"neg_mean_set_size"``, ``"neg_mean_interval_width"``).
+
+    Returns
+    -------
+    refit : callable
+        ``refit(cv_results) -> best_index``. It raises a ``ValueError`` naming
+        the best coverage reached when no candidate reaches ``min_coverage``
+        (lower it, or enlarge the calibration data); ties on size go to the
+        higher coverage, then to the first candidate.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from sklearn.model_selection import GridSearchCV
+    >>> from skcalib.conformal import SplitConformalClassifier
+    >>> from skcalib.metrics import coverage_constrained_refit, get_scorer
+    >>> X, y = load_iris(return_X_y=True)
+    >>> search = GridSearchCV(
+    ...     SplitConformalClassifier(confidence_level=0.9, random_state=0),
+    ...     {"conformity_score": ["lac", "aps"]},
+    ...     scoring={"coverage": get_scorer("coverage_score"),
+    ...              "size": get_scorer("neg_mean_set_size")},
+    ...     refit=coverage_constrained_refit(0.85),
+    ...     cv=3,
+    ... ).fit(X, y)
+    >>> search.best_params_["conformity_score"] in ("lac", "aps")
+    True
+    """
+    if not (isinstance(min_coverage, Real) and 0 < min_coverage <= 1):
+        raise ValueError(f"min_coverage must be in (0, 1], got {min_coverage!r}.")
+
+    def refit(cv_results):
+        keys = (f"mean_test_{coverage}", f"mean_test_{size}")
+        missing = [k for k in keys if k not in cv_results]
+        if missing:
+            raise ValueError(
+                f"coverage_constrained_refit needs scoring keys {coverage!r} and "
+                f"{size!r}; cv_results_ has no {missing}. Pass scoring="
+                f"{{{coverage!r}: <coverage scorer>, {size!r}: <size scorer>}}."
+            )
+        cov = np.asarray(cv_results[keys[0]], dtype=float)
+        neg_size = np.asarray(cv_results[keys[1]], dtype=float)
+        valid = cov >= min_coverage
+        if not np.any(valid):
+            raise ValueError(
+                f"No candidate reaches a mean coverage of {min_coverage}; the best "
+                f"is {np.nanmax(cov):.4f}."
+            )
+        # lexicographic: largest -size, then largest coverage, then first index
+        order = np.lexsort((-np.arange(cov.size), cov, neg_size))
+        return int(next(i for i in order[::-1] if valid[i]))
+
+    return refit

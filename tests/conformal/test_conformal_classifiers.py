@@ -26,7 +26,12 @@ from sklearn.utils._param_validation import InvalidParameterError
 
 from skcalib.conformal import CrossConformalClassifier, SplitConformalClassifier
 from skcalib.conformal.scores import APSScore, RAPSScore
-from skcalib.metrics import coverage_score, get_scorer, mean_set_size
+from skcalib.metrics import (
+    coverage_constrained_refit,
+    coverage_score,
+    get_scorer,
+    mean_set_size,
+)
 from skcalib.utils._testing import array_api_combinations, skip_if_unavailable
 
 # A closed-form model keeps these tests fast.
@@ -314,8 +319,6 @@ def test_metadata_routing_of_groups_and_weights():
         clf = SplitConformalClassifier(inner, random_state=0)
         clf.set_fit_request(groups=True, sample_weight=True)
         clf.set_score_request(sample_weight=False)
-        # (skcalib's set scorers call predict_set(X) without groups: the
-        # default accuracy scorer is used here.)
         search = GridSearchCV(clf, {"confidence_level": [0.8, 0.9]}, cv=GroupKFold(2))
         search.fit(X, y, groups=groups, sample_weight=w)
         best = search.best_estimator_
@@ -328,6 +331,45 @@ def test_metadata_routing_of_groups_and_weights():
                 {"confidence_level": [0.9]},
                 cv=KFold(2),
             ).fit(X, y, groups=groups)
+
+
+class _RecordsGroups(SplitConformalClassifier):
+    """Records the groups ``predict_set`` receives (the scorers must pass them)."""
+
+    def predict_set(self, X, groups=None, test_weight=None):
+        type(self).seen.append(None if groups is None else np.unique(groups))
+        return super().predict_set(X, groups=groups, test_weight=test_weight)
+
+
+def test_mondrian_grid_search_routes_groups_to_the_set_scorers():
+    X, y = _data(n=1200)
+    groups = np.arange(1200) % 3
+    _RecordsGroups.seen = []
+    with config_context(enable_metadata_routing=True):
+        clf = _RecordsGroups(LDA, random_state=0).set_fit_request(groups=True)
+        scoring = {
+            "coverage": get_scorer("coverage_score").set_score_request(groups=True),
+            "size": get_scorer("neg_mean_set_size").set_score_request(groups=True),
+        }
+        search = GridSearchCV(
+            clf,
+            {"conformity_score": ["lac", "aps"]},
+            scoring=scoring,
+            refit=coverage_constrained_refit(0.85),
+            cv=KFold(3, shuffle=True, random_state=0),
+        ).fit(X, y, groups=groups)
+    # every scoring call got the test fold's groups (all three appear)
+    assert len(_RecordsGroups.seen) >= 2 * 2 * 3
+    for seen in _RecordsGroups.seen:
+        np.testing.assert_array_equal(seen, [0, 1, 2])
+    best = search.best_estimator_
+    np.testing.assert_array_equal(best.groups_, [0, 1, 2])
+    assert search.cv_results_["mean_test_coverage"][search.best_index_] >= 0.85
+    # the same scorer scores a fitted Mondrian predictor directly
+    scorer = get_scorer("coverage_score")
+    direct = scorer(best, X, y, groups=groups)
+    expected = coverage_score(y, best.predict_set(X, groups=groups))
+    assert direct == pytest.approx(expected)
 
 
 def test_groups_at_predict_time_must_match_fit():
@@ -347,16 +389,6 @@ def test_groups_at_predict_time_must_match_fit():
 # --------------------------------------------------------------------------- #
 # model selection
 # --------------------------------------------------------------------------- #
-def _smallest_sets_with_coverage(target):
-    def refit(cv_results):
-        coverage = np.asarray(cv_results["mean_test_coverage"])
-        size = -np.asarray(cv_results["mean_test_size"])
-        size = np.where(coverage >= target, size, np.inf)
-        return int(np.argmin(size))
-
-    return refit
-
-
 def test_grid_search_smallest_sets_subject_to_coverage():
     X, y = _data(n=900, n_classes=6)
     search = GridSearchCV(
@@ -376,7 +408,7 @@ def test_grid_search_smallest_sets_subject_to_coverage():
             "coverage": get_scorer("coverage_score"),
             "size": get_scorer("neg_mean_set_size"),
         },
-        refit=_smallest_sets_with_coverage(0.85),
+        refit=coverage_constrained_refit(0.85),
         cv=3,
     )
     search.fit(X, y)

@@ -10,6 +10,7 @@ from skcalib.metrics import (
     aupr_in,
     aupr_out,
     balance_score,
+    coverage_constrained_refit,
     coverage_score,
     detection_error,
     expected_calibration_error,
@@ -363,3 +364,27 @@ def test_cross_validate_with_metadata_routing():
     assert not np.allclose(res["test_score"], unweighted["test_score"])
     with pytest.raises(RuntimeError, match="metadata routing"):
         get_scorer("neg_brier_score").set_score_request(sample_weight=True)
+
+
+def test_coverage_constrained_refit_picks_smallest_valid():
+    refit = coverage_constrained_refit(0.9)
+    results = {
+        "mean_test_coverage": np.array([0.95, 0.89, 0.91, 0.93, 0.91]),
+        "mean_test_size": -np.array([3.0, 1.0, 2.0, 2.0, 2.0]),
+    }
+    # candidate 1 is smallest but invalid; 2, 3, 4 tie on size -> higher coverage
+    assert refit(results) == 3
+    results["mean_test_coverage"][3] = 0.91
+    assert refit(results) == 2  # full tie -> first candidate
+    custom = coverage_constrained_refit(0.5, coverage="cov", size="width")
+    assert custom({"mean_test_cov": [0.6, 0.7], "mean_test_width": [-2, -1]}) == 1
+
+
+def test_coverage_constrained_refit_errors():
+    with pytest.raises(ValueError, match="min_coverage must be in"):
+        coverage_constrained_refit(1.5)
+    refit = coverage_constrained_refit(0.99)
+    with pytest.raises(ValueError, match="best is 0.9500"):
+        refit({"mean_test_coverage": [0.95], "mean_test_size": [-1.0]})
+    with pytest.raises(ValueError, match="needs scoring keys 'coverage' and 'size'"):
+        refit({"mean_test_score": [0.95]})
