@@ -4,6 +4,7 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
+from array_api_compat import is_array_api_obj
 from array_api_compat import numpy as np_compat
 from sklearn.base import BaseEstimator, MetaEstimatorMixin
 from sklearn.frozen import FrozenEstimator
@@ -52,8 +53,123 @@ def _predict(estimator, X):
     return y_pred
 
 
+class _SplitRegressionMixin(_ConformalFitMixin):
+    """Fit validation, training/calibration split and thresholds of split regressors.
+
+    Shared by :class:`SplitConformalRegressor` and
+    :class:`~skcalib.conformal.ConformalizedQuantileRegressor`: subclasses
+    have ``calibration_size`` and ``random_state`` parameters and store the
+    calibration scores in ``conformity_scores_``.
+    """
+
+    def _splitter(self):
+        return self.calibration_size if is_splitter(self.calibration_size) else None
+
+    def get_metadata_routing(self):
+        """Metadata routing of this estimator (see scikit-learn's User Guide).
+
+        ``sample_weight`` is consumed by the predictor itself (weighted
+        calibration); other fit parameters go to the estimator's ``fit``.
+
+        Returns
+        -------
+        routing : MetadataRouter
+        """
+        return self._router(self._splitter())
+
+    def _validate_fit_data(self, X, y, sample_weight):
+        """``X`` (indexable), ``y`` as float64 NumPy and host weights (or None)."""
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y "
+                "is None."
+            )
+        X, y = indexable(X, y)
+        validate_data(self, X, skip_check_array=True)
+        y = check_array(
+            to_numpy(y) if is_array_api_obj(y) else y,
+            ensure_2d=False,
+            dtype="numeric",
+            input_name="y",
+        )
+        y = column_or_1d(y, warn=True).astype(np.float64, copy=False)
+        sw = check_sample_weight(
+            sample_weight, y.shape[0], xp=np_compat, device="cpu", dtype=np.float64
+        )
+        return X, y, sw
+
+    def _split(self, X, y, sample_weight, fit_params, rng):
+        """Training rows, calibration rows and the estimator's routed fit params."""
+        routed = self._route(sample_weight, None, fit_params, self._splitter())
+        splitter = self._splitter() or ShuffleSplit(
+            n_splits=1, test_size=self.calibration_size, random_state=rng
+        )
+        train, rows = next(splitter.split(X, y, **routed.splitter.split))
+        return train, rows, routed.estimator.fit
+
+    def _calibrate(self, scores, sample_weight, rows):
+        """Store the calibration scores, their weights and the fit-time thresholds."""
+        xp, dev = get_namespace_and_device(scores)
+        self.conformity_scores_ = scores
+        self._calibration_weight = (
+            None
+            if sample_weight is None
+            else xp.astype(
+                move_to(sample_weight[rows], xp=xp, device=dev), scores.dtype
+            )
+        )
+        levels, scalar = self._levels()
+        quantiles = self._quantiles(levels)
+        self.quantiles_ = quantiles[..., 0] if scalar else quantiles
+
+    def _levels(self):
+        levels = check_confidence_level(self.confidence_level)
+        return levels, np.ndim(self.confidence_level) == 0
+
+    def _quantiles(self, levels):
+        """Conformal quantiles of the calibration scores, shape (n_levels,)."""
+        return conformal_quantile(
+            self.conformity_scores_,
+            [float(level) for level in levels],
+            sample_weight=self._calibration_weight,
+        )
+
+    def _warn_if_infinite(self, quantiles, levels, score_levels=None):
+        """Warn for the levels whose thresholds (last axis) are infinite.
+
+        ``score_levels`` are the levels at which the scores' quantiles are
+        taken, when they differ from ``levels``.
+        """
+        infinite = ~np.isfinite(to_numpy(quantiles))
+        infinite = infinite.reshape(-1, infinite.shape[-1]).any(axis=0)
+        if not infinite.any():
+            return
+        score_levels = levels if score_levels is None else score_levels
+        n = self.conformity_scores_.shape[0]
+        total = (
+            float(n)
+            if self._calibration_weight is None
+            else float(np.sum(to_numpy(self._calibration_weight)))
+        )
+        have = f"{int(total)}" if total.is_integer() else f"weight {total:g}"
+        parts = [
+            f"confidence_level={float(level):g} needs at least "
+            f"{int(np.ceil(score_level / (1 - score_level) - 1e-9))}"
+            for level, score_level in zip(
+                levels[infinite], score_levels[infinite], strict=True
+            )
+        ]
+        warnings.warn(
+            "The calibration set is too small for the requested confidence level: "
+            f"{have} calibration samples, and {'; '.join(parts)}. The prediction "
+            "intervals there are infinite.",
+            UserWarning,
+            stacklevel=3,
+        )
+
+
 class SplitConformalRegressor(
-    _ConformalFitMixin, ConformalRegressorMixin, MetaEstimatorMixin, BaseEstimator
+    _SplitRegressionMixin, ConformalRegressorMixin, MetaEstimatorMixin, BaseEstimator
 ):
     """Split (inductive) conformal regressor: intervals with guaranteed coverage.
 
@@ -69,7 +185,8 @@ class SplitConformalRegressor(
     and a list of levels gives all the intervals at once.
 
     With a :class:`~sklearn.frozen.FrozenEstimator` (an already fitted model)
-    nothing is refitted and all of ``X`` calibrates.
+    nothing is refitted and all of ``X`` calibrates (unless the conformity
+    score has a model of its own to fit, see ``calibration_size``).
 
     Parameters
     ----------
@@ -77,20 +194,24 @@ class SplitConformalRegressor(
         The regressor. ``None`` uses
         :class:`~sklearn.linear_model.LinearRegression`. Wrap a fitted model
         in :class:`~sklearn.frozen.FrozenEstimator` to use it as is.
-    conformity_score : {"absolute", "gamma"} or BaseRegressionScore, \
-default="absolute"
+    conformity_score : {"absolute", "gamma", "normalized"} or \
+BaseRegressionScore, default="absolute"
         The conformity score, by alias or as an instance (cloned in ``fit``):
         :class:`~skcalib.conformal.scores.AbsoluteResidualScore` (intervals
-        of constant width) or :class:`~skcalib.conformal.scores.GammaScore`
-        (width proportional to ``|y_hat|``).
+        of constant width), :class:`~skcalib.conformal.scores.GammaScore`
+        (width proportional to ``|y_hat|``) or
+        :class:`~skcalib.conformal.scores.NormalizedResidualScore` (width
+        proportional to a difficulty ``sigma(x)`` learned on the training
+        rows).
     confidence_level : float or array-like of float in (0, 1), default=0.9
         Target coverage, read at prediction time. With a list, the intervals
         of all levels are stacked on a last axis.
     calibration_size : float, int or cross-validation splitter, default=0.3
-        The rows that calibrate (unused with a ``FrozenEstimator``): a
-        fraction in (0, 1) or a number of rows drawn at random with
-        ``random_state``, or a splitter whose first split gives the training
-        and calibration rows.
+        The rows that calibrate: a fraction in (0, 1) or a number of rows
+        drawn at random with ``random_state``, or a splitter whose first
+        split gives the training and calibration rows. Unused with a
+        ``FrozenEstimator``, unless the score has a model of its own to fit
+        (``"normalized"``): the training rows then fit that model only.
     random_state : int, RandomState instance or None, default=None
         Seeds the calibration split.
 
@@ -104,7 +225,9 @@ default="absolute"
         Names of features seen during ``fit``, when ``X`` has string column
         names.
     conformity_score_ : BaseRegressionScore
-        The score used.
+        The score used (tuned on the training rows when it has a model of its
+        own, e.g. with the fitted difficulty model of
+        :class:`~skcalib.conformal.scores.NormalizedResidualScore`).
     conformity_scores_ : array of shape (n_calibration,)
         Scores of the calibration samples, in the namespace and device of the
         estimator's predictions.
@@ -193,21 +316,6 @@ default="absolute"
     def _default_estimator(self):
         return LinearRegression()
 
-    def _splitter(self):
-        return self.calibration_size if is_splitter(self.calibration_size) else None
-
-    def get_metadata_routing(self):
-        """Metadata routing of this estimator (see scikit-learn's User Guide).
-
-        ``sample_weight`` is consumed by the predictor itself (weighted
-        calibration); other fit parameters go to the estimator's ``fit``.
-
-        Returns
-        -------
-        routing : MetadataRouter
-        """
-        return self._router(self._splitter())
-
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y, sample_weight=None, **fit_params):
         """Train the estimator on part of the data and calibrate on the rest.
@@ -230,91 +338,38 @@ default="absolute"
         self : object
             The fitted predictor.
         """
-        if y is None:
-            raise ValueError(
-                f"{type(self).__name__} requires y to be passed, but the target y "
-                "is None."
-            )
-        X, y = indexable(X, y)
-        validate_data(self, X, skip_check_array=True)
-        y = check_array(
-            to_numpy(y) if hasattr(y, "__array_namespace__") else y,
-            ensure_2d=False,
-            dtype="numeric",
-            input_name="y",
-        )
-        y = column_or_1d(y, warn=True).astype(np.float64, copy=False)
-        sw = check_sample_weight(
-            sample_weight, y.shape[0], xp=np_compat, device="cpu", dtype=np.float64
-        )
+        X, y, sw = self._validate_fit_data(X, y, sample_weight)
         rng = check_random_state(self.random_state)
+        score = resolve_conformity_score(self.conformity_score, task="regression")
         estimator = self._get_estimator()
-        if isinstance(estimator, FrozenEstimator):
+        frozen = isinstance(estimator, FrozenEstimator)
+        if frozen and not score._needs_tuning():
             self.estimator_ = estimator
             rows = np.arange(y.shape[0])
             X_cal = X
         else:
-            routed = self._route(sample_weight, None, fit_params, self._splitter())
-            splitter = self._splitter() or ShuffleSplit(
-                n_splits=1, test_size=self.calibration_size, random_state=rng
+            # The training rows fit the estimator and/or the score's own model.
+            train, rows, params = self._split(X, y, sample_weight, fit_params, rng)
+            self.estimator_ = (
+                estimator if frozen else self._fit_estimator(X, y, params, train)
             )
-            train, rows = next(splitter.split(X, y, **routed.splitter.split))
-            self.estimator_ = self._fit_estimator(X, y, routed.estimator.fit, train)
+            if score._needs_tuning():
+                X_train = _safe_indexing(X, train)
+                score = score.tune(
+                    X_train,
+                    y[train],
+                    _predict(self.estimator_, X_train),
+                    sample_weight=None if sw is None else sw[train],
+                )
             X_cal = _safe_indexing(X, rows)
         y_pred = _predict(self.estimator_, X_cal)
         xp, dev = get_namespace_and_device(y_pred)
-        score = resolve_conformity_score(self.conformity_score, task="regression")
         self.conformity_score_ = score
-        self.conformity_scores_ = score.conformity_scores(
-            move_to(y[rows], xp=xp, device=dev), y_pred
+        scores = score.conformity_scores(
+            move_to(y[rows], xp=xp, device=dev), y_pred, X=X_cal
         )
-        self._calibration_weight = (
-            None
-            if sw is None
-            else xp.astype(
-                move_to(sw[rows], xp=xp, device=dev), self.conformity_scores_.dtype
-            )
-        )
-        levels, scalar = self._levels()
-        quantiles = self._quantiles(levels)
-        self.quantiles_ = quantiles[0] if scalar else quantiles
+        self._calibrate(scores, sw, rows)
         return self
-
-    def _levels(self):
-        levels = check_confidence_level(self.confidence_level)
-        return levels, np.ndim(self.confidence_level) == 0
-
-    def _quantiles(self, levels):
-        """Conformal quantiles of the calibration scores, shape (n_levels,)."""
-        return conformal_quantile(
-            self.conformity_scores_,
-            [float(level) for level in levels],
-            sample_weight=self._calibration_weight,
-        )
-
-    def _warn_if_infinite(self, quantiles, levels):
-        infinite = ~np.isfinite(to_numpy(quantiles))
-        if not infinite.any():
-            return
-        n = self.conformity_scores_.shape[0]
-        total = (
-            float(n)
-            if self._calibration_weight is None
-            else float(np.sum(to_numpy(self._calibration_weight)))
-        )
-        have = f"{int(total)}" if total.is_integer() else f"weight {total:g}"
-        parts = [
-            f"confidence_level={float(level):g} needs at least "
-            f"{int(np.ceil(level / (1 - level) - 1e-9))}"
-            for level in levels[infinite]
-        ]
-        warnings.warn(
-            "The calibration set is too small for the requested confidence level: "
-            f"{have} calibration samples, and {'; '.join(parts)}. The prediction "
-            "intervals there are infinite.",
-            UserWarning,
-            stacklevel=3,
-        )
 
     def predict(self, X):
         """Point prediction of the underlying model.
@@ -350,5 +405,5 @@ default="absolute"
         levels, scalar = self._levels()
         quantiles = self._quantiles(levels)
         self._warn_if_infinite(quantiles, levels)
-        intervals = self.conformity_score_.intervals(y_pred, quantiles)
+        intervals = self.conformity_score_.intervals(y_pred, quantiles, X=X)
         return intervals[:, :, 0] if scalar else intervals
