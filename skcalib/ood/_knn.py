@@ -3,9 +3,7 @@
 import warnings
 from numbers import Integral
 
-import array_api_extra as xpx
-
-from ..utils._array_api import get_namespace_and_device
+from ..utils._array_api import get_namespace_and_device, partition_rows
 from ..utils._sklearn_compat import Interval
 from ._base import BaseLearnedOODDetector
 
@@ -23,17 +21,9 @@ def _normalize_rows(X, *, xp):
 
 
 def _kth_largest(values, k, *, xp):
-    """The ``k``-th largest entry (1-based) of every row of ``values``.
-
-    A selection (``numpy.partition``, ``torch.topk``, ...) through
-    ``array_api_extra.partition`` when it exists (array-api-extra >= 0.9),
-    otherwise a full sort along the rows.
-    """
+    """The ``k``-th largest entry (1-based) of every row of ``values``."""
     position = values.shape[1] - k
-    partition = getattr(xpx, "partition", None)
-    if partition is not None:
-        return partition(values, position, axis=1, xp=xp)[:, position]
-    return xp.sort(values, axis=1)[:, position]
+    return partition_rows(values, position, xp=xp)[:, position]
 
 
 class KNNDetector(BaseLearnedOODDetector):

@@ -17,6 +17,7 @@ of writing their own.
 import math
 
 import array_api_compat
+import array_api_extra as xpx
 import numpy as np
 from array_api_compat import numpy as np_compat
 from sklearn import get_config
@@ -355,6 +356,21 @@ def nll_from_logits(logits, y, *, sample_weight=None, xp=None):
         return xp.mean(losses)
     sample_weight = xp.astype(sample_weight, losses.dtype)
     return xp.sum(losses * sample_weight) / xp.sum(sample_weight)
+
+
+def partition_rows(values, position, *, xp):
+    """``values`` partitioned along the rows around column ``position``.
+
+    In every row the entry at ``position`` is the one a sort would put there,
+    smaller (or equal) entries come before it and larger (or equal) ones
+    after, in no particular order: a selection (``numpy.partition``,
+    ``torch.topk``, ...) through ``array_api_extra.partition`` when it exists
+    (array-api-extra >= 0.9), otherwise a full ascending sort of the rows.
+    """
+    partition = getattr(xpx, "partition", None)
+    if partition is not None:
+        return partition(values, position, axis=1, xp=xp)
+    return xp.sort(values, axis=1)
 
 
 def _conformal_rank(n, confidence_level):

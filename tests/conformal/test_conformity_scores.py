@@ -449,9 +449,13 @@ def test_head_sorting_path_same_on_namespace(combination):
     y[:5] = np.argsort(p[:5], axis=1)[:, 0]  # least probable: a wide row
     u = _u(30)
     score = APSScore()
+    taus = np.array([0.5, 0.9])
     assert_same_on_namespace(
-        lambda p, y, u: score.conformity_scores(p, y, u=u),
-        [p, y, u],
+        lambda p, y, u, taus: (
+            score.conformity_scores(p, y, u=u),
+            score.prediction_sets(p, taus, u=u),
+        ),
+        [p, y, u, taus],
         combination=combination,
     )
 
@@ -469,9 +473,18 @@ def test_raps_tuning_same_on_namespace(combination):
     assert_same_on_namespace(tuned, [p, y, u], combination=combination)
 
 
+@pytest.mark.parametrize("partition", [True, False], ids=["partition", "sort"])
 @pytest.mark.parametrize("score", SCORES[2:], ids=repr)
-def test_long_rows_sorted_by_head_agree_with_full_rows(score):
-    """k > 256: set sizes come from the 128 most probable labels where they can."""
+def test_long_rows_sorted_by_head_agree_with_full_rows(score, partition, monkeypatch):
+    """k > 256: set sizes come from the 128 most probable labels where they can.
+
+    Those are selected by a partition, or by a sort without array-api-extra's
+    ``partition`` (array-api-extra < 0.9).
+    """
+    if not partition:
+        import skcalib.utils._array_api as array_api_module
+
+        monkeypatch.delattr(array_api_module.xpx, "partition", raising=False)
     p = _proba(n=120, k=600, scale=1.5)  # flat rows: sets of tens to hundreds
     u = _u(120)
     taus = np.array(

@@ -26,7 +26,9 @@ import numpy as np
 from ...utils._array_api import (
     conformal_quantile,
     get_namespace_and_device,
+    is_numpy_namespace,
     move_to,
+    partition_rows,
 )
 from ...utils._sklearn_compat import Interval, StrOptions
 from ...utils._validation import check_confidence_level
@@ -45,6 +47,8 @@ _RAPS_LAMBDA_GRID = (0.001, 0.01, 0.1, 0.2, 0.5)
 # The conformity score of a calibration sample whose true label is among the
 # _HEAD_WIDTH most probable labels only needs those labels sorted.
 _HEAD_WIDTH = 128
+# Row blocks of the partition that selects those labels (NumPy), in entries.
+_BLOCK_ENTRIES = 1 << 21
 
 
 # --------------------------------------------------------------------------- #
@@ -134,30 +138,41 @@ def _true_label_position(y_prob, y, xp):
     return xp.astype(xp.count_nonzero(y_prob > p_y, axis=1), xp.int64), p_y[:, 0]
 
 
+def _gather_kept(y_prob, keep, width, xp, device):
+    """The entries of each row where ``keep`` is True, packed into ``width`` columns.
+
+    Returns ``(head, count)``: ``head[i, :count[i]]`` holds the kept entries
+    of row ``i`` in column order and zeros follow; rows with more than
+    ``width`` kept entries are cut (their ``count`` says so). The kept entries
+    are found through the positions of the ``True`` entries of the flattened
+    mask, so only they are read: no row is sorted here.
+    """
+    n = y_prob.shape[0]
+    count = xp.count_nonzero(keep, axis=1)
+    # Kept entries in row-major order: those of row i start at first[i].
+    flat = xp.nonzero(xp.reshape(keep, (-1,)))[0]
+    values = xp.take(xp.reshape(y_prob, (-1,)), flat)
+    first = xp.cumulative_sum(count) - count
+    slot = xp.arange(width, device=device)[None, :]
+    source = xp.clip(first[:, None] + slot, 0, max(values.shape[0] - 1, 0))
+    head = xp.reshape(xp.take(values, xp.reshape(source, (-1,))), (n, width))
+    return xp.where(slot < count[:, None], head, xp.zeros_like(head)), count
+
+
 def _cumulative_at_rank(y_prob, rank, p_y, xp, device):
     """Sum of the ``rank + 1`` largest probabilities of each row, largest first.
 
     Bitwise equal to ``cumulative_sum(sort_desc(y_prob))[i, rank[i]]`` (the
     same values are added in the same order), without sorting whole rows: the
     labels at least as probable as the true one (few, usually) are gathered
-    into the first ``_HEAD_WIDTH`` columns of a small array through the
-    positions of the ``True`` entries of a mask, and only those are sorted.
-    Rows with more such labels are sorted in full.
+    into ``_HEAD_WIDTH`` columns and only those are sorted. Rows with more
+    such labels are sorted in full.
     """
     n, k = y_prob.shape
     if k <= 2 * _HEAD_WIDTH:
         cumulative = xp.cumulative_sum(_sort_desc(y_prob, xp), axis=1)
         return xp.take_along_axis(cumulative, rank[:, None], axis=1)[:, 0]
-    keep = y_prob >= p_y[:, None]
-    count = xp.count_nonzero(keep, axis=1)
-    # Kept entries in row-major order: those of row i start at first[i].
-    flat = xp.nonzero(xp.reshape(keep, (-1,)))[0]
-    values = xp.take(xp.reshape(y_prob, (-1,)), flat)
-    first = xp.cumulative_sum(count) - count
-    slot = xp.arange(_HEAD_WIDTH, device=device)[None, :]
-    source = xp.clip(first[:, None] + slot, 0, values.shape[0] - 1)
-    head = xp.reshape(xp.take(values, xp.reshape(source, (-1,))), (n, _HEAD_WIDTH))
-    head = xp.where(slot < count[:, None], head, xp.zeros_like(head))
+    head, count = _gather_kept(y_prob, y_prob >= p_y[:, None], _HEAD_WIDTH, xp, device)
     cumulative = xp.cumulative_sum(_sort_desc(head, xp), axis=1)
     index = xp.clip(rank, 0, _HEAD_WIDTH - 1)[:, None]
     out = xp.take_along_axis(cumulative, index, axis=1)[:, 0]
@@ -168,6 +183,24 @@ def _cumulative_at_rank(y_prob, rank, p_y, xp, device):
         full = xp.take_along_axis(full, xp.take(rank, rows)[:, None], axis=1)[:, 0]
         out = _merge_rows(wide, full, out, xp)
     return out
+
+
+def _largest_sorted(y_prob, width, xp):
+    """The ``width`` largest entries of each row, in decreasing order.
+
+    A partition (selection) of each row and a sort of the selected entries
+    only. With NumPy the rows go by blocks of about ``_BLOCK_ENTRIES``
+    entries, so that the partition's working copy stays in cache.
+    """
+    n, k = y_prob.shape
+    position = k - width
+    block = max(1, _BLOCK_ENTRIES // k) if is_numpy_namespace(xp) else n
+    parts = [
+        partition_rows(y_prob[start : start + block, :], position, xp=xp)[:, position:]
+        for start in range(0, n, block)
+    ]
+    head = parts[0] if len(parts) == 1 else xp.concat(parts, axis=0)
+    return _sort_desc(head, xp)
 
 
 def _merge_rows(mask, subset, out, xp):
@@ -205,22 +238,36 @@ def _label_positions(y_prob, sorted_prob, xp, device):
     return xp.take_along_axis(run_start, position, axis=1)
 
 
+def _cut_values(sorted_prob, counts, xp, device):
+    """Probability of the last label in each set, ``+inf`` for empty sets.
+
+    ``sorted_prob`` holds (a prefix of) each row in decreasing order and
+    ``counts`` the set sizes, shape (n_samples or 1, n_levels), at most its
+    width. Returns shape (n_samples, n_levels).
+    """
+    n = sorted_prob.shape[0]
+    counts = xp.broadcast_to(counts, (n, counts.shape[1]))
+    index = xp.clip(counts - 1, 0, sorted_prob.shape[1] - 1)
+    last = xp.take_along_axis(sorted_prob, index, axis=1)
+    inf = xp.asarray(xp.inf, dtype=sorted_prob.dtype, device=device)
+    return xp.where(counts > 0, last, inf)
+
+
 def _sets_from_counts(y_prob, sorted_prob, counts, xp, device):
     """Sets holding the ``counts[:, l]`` most probable labels (and their ties).
 
     ``counts`` has shape (n_samples or 1, n_levels); a count of 0 is an empty
     set. Returns a boolean array of shape (n_samples, n_classes, n_levels).
     """
-    n, k = y_prob.shape
-    inf = xp.asarray(xp.inf, dtype=y_prob.dtype, device=device)
-    sets = []
-    for level in range(counts.shape[1]):
-        count = xp.broadcast_to(counts[:, level], (n,))
-        index = xp.clip(count - 1, 0, k - 1)
-        last = xp.take_along_axis(sorted_prob, index[:, None], axis=1)
-        last = xp.where(count[:, None] > 0, last, inf)
-        sets.append(y_prob >= last)
-    return sets[0][:, :, None] if len(sets) == 1 else xp.stack(sets, axis=-1)
+    return _sets_from_cuts(y_prob, _cut_values(sorted_prob, counts, xp, device), xp)
+
+
+def _sets_from_cuts(y_prob, cuts, xp):
+    """``y_prob[i, j] >= cuts[i, l]``, shape (n_samples, n_classes, n_levels)."""
+    if cuts.shape[1] == 1:
+        return (y_prob >= cuts)[:, :, None]
+    levels = range(cuts.shape[1])
+    return xp.stack([y_prob >= cuts[:, i : i + 1] for i in levels], axis=-1)
 
 
 # --------------------------------------------------------------------------- #
@@ -573,40 +620,44 @@ class APSScore(BaseClassificationScore):
             else:
                 count = xp.count_nonzero(stat <= t, axis=1)
             counts.append(xp.astype(count, xp.int64))
-        # The statistic of the last rank (for True, the mass before it) is
-        # non-decreasing along the row: beyond the threshold, nothing follows.
-        last = stat[:, -2] if self.include_last_label is True and k > 1 else stat[:, -1]
-        closed = last > xp.max(thresholds, axis=1)
+        # The statistic is non-decreasing along the row: once the last rank
+        # given is beyond the threshold, no later rank enters (for True, the
+        # next rank enters when this statistic is below the threshold).
+        closed = stat[:, -1] > xp.max(thresholds, axis=1)
         return xp.stack(counts, axis=1), closed
 
     def _prediction_sets(self, y_prob, thresholds, u, *, xp, device):
         if thresholds.ndim == 3:  # per-label thresholds: compare label scores
             return super()._prediction_sets(y_prob, thresholds, u, xp=xp, device=device)
-        ascending = xp.sort(y_prob, axis=1, stable=False)
-        sorted_prob = xp.flip(ascending, axis=1)  # see _sort_desc
         t = thresholds[None, :] if thresholds.ndim == 1 else thresholds
-        n, k = sorted_prob.shape
+        n, k = y_prob.shape
         if k <= 2 * _HEAD_WIDTH:
+            sorted_prob = _sort_desc(y_prob, xp)
             counts, _ = self._set_sizes(sorted_prob, u, t, xp=xp, device=device)
             return _sets_from_counts(y_prob, sorted_prob, counts, xp, device)
-        # Most sets end among the most probable labels: cumulate those first,
-        # and the whole row only where the set may go further.
-        counts, closed = self._set_sizes(
-            sorted_prob[:, :_HEAD_WIDTH], u, t, xp=xp, device=device
-        )
+        # A set is a prefix of its row sorted in decreasing order, most often
+        # a short one: select the _HEAD_WIDTH largest probabilities of each
+        # row (a partition, not a sort) and sort those only; their cumulative
+        # sums are those of the full sorted row, so the sets are exact. Rows
+        # whose set may go further are sorted in full.
+        head = _largest_sorted(y_prob, _HEAD_WIDTH, xp)
+        counts, closed = self._set_sizes(head, u, t, xp=xp, device=device)
+        cuts = _cut_values(head, counts, xp, device)
         if not bool(xp.all(closed)):
             open_ = xp.logical_not(closed)
             rows = xp.nonzero(open_)[0]
+            sorted_rows = _sort_desc(xp.take(y_prob, rows, axis=0), xp)
             full, _ = self._set_sizes(
-                # (rows of the contiguous ascending array: a fast copy)
-                xp.flip(xp.take(ascending, rows, axis=0), axis=1),
+                sorted_rows,
                 None if u is None else xp.take(u, rows),
                 t if t.shape[0] == 1 else xp.take(t, rows, axis=0),
                 xp=xp,
                 device=device,
             )
-            counts = _merge_rows(open_, full, counts, xp)
-        return _sets_from_counts(y_prob, sorted_prob, counts, xp, device)
+            cuts = _merge_rows(
+                open_, _cut_values(sorted_rows, full, xp, device), cuts, xp
+            )
+        return _sets_from_cuts(y_prob, cuts, xp)
 
     def _label_scores(self, y_prob, u, *, xp, device):
         sorted_prob = _sort_desc(y_prob, xp)
