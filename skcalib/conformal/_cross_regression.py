@@ -3,6 +3,7 @@
 import warnings
 from numbers import Integral, Real
 
+import array_api_extra as xpx
 import numpy as np
 from array_api_compat import numpy as np_compat
 from joblib import Parallel, delayed
@@ -36,6 +37,9 @@ from .scores._regression import ALIASES
 
 __all__ = ["CrossConformalRegressor"]
 
+# Selection without a full sort (array-api-extra >= 0.9.1; else rows are sorted).
+_partition = getattr(xpx, "partition", None)
+
 # Largest (test rows x calibration rows [x models]) block built at once when
 # predicting: bounds the memory of the jackknife+ candidate matrices.
 _MAX_BLOCK = 2**22
@@ -51,8 +55,9 @@ def _masked_median(values, mask, counts, *, xp, device):
     """Median over the last axis of the entries of ``values`` where ``mask`` holds.
 
     ``values`` has shape ``(..., n, B)`` (or broadcasts to it), ``mask`` the
-    shape ``(n, B)`` with ``counts = mask.sum(1) >= 1`` (an int host array).
-    Even counts average the two middle values, as :func:`numpy.nanmedian`.
+    shape ``(n, B)`` and ``counts`` (a host int array) its row sums, all at
+    least 1. Even counts average the two middle values, as
+    :func:`numpy.nanmedian` does.
     """
     inf = xp.asarray(xp.inf, dtype=values.dtype, device=device)
     ordered = xp.sort(xp.where(mask, values, inf), axis=-1)
@@ -75,16 +80,31 @@ def _row_quantiles(values, levels, weight, *, xp, device):
     not exist.
     """
     n_rows, n = values.shape
-    ordered = xp.sort(values, axis=1)
     inf = xp.full((n_rows,), xp.inf, dtype=values.dtype, device=device)
     if weight is None:
         ranks = [max(1, _conformal_rank(n, float(level))) for level in levels]
+        if _partition is not None and len(ranks) <= 4:
+            # One O(n) selection per level beats a sort of every row.
+            return xp.stack(
+                [
+                    _partition(values, r - 1, axis=1, xp=xp)[:, r - 1]
+                    if r <= n
+                    else inf
+                    for r in ranks
+                ],
+                axis=1,
+            )
+        ordered = xp.sort(values, axis=1)
         return xp.stack([ordered[:, r - 1] if r <= n else inf for r in ranks], axis=1)
-    order = xp.reshape(xp.argsort(values, axis=1, stable=True), (-1,))
-    w = xp.astype(xp.take(weight, order), float_dtype(xp, device=device))
-    cum = xp.cumulative_sum(xp.reshape(w, (n_rows, n)), axis=1)
+    order = xp.argsort(values, axis=1, stable=True)
+    w = xp.take(weight, xp.reshape(order, (-1,)))
+    w = xp.astype(xp.reshape(w, (n_rows, n)), float_dtype(xp, device=device))
+    cum = xp.cumulative_sum(w, axis=1)
     total = float(xp.sum(weight)) + 1.0
-    start = xp.arange(n_rows, dtype=xp.int64, device=device) * n
+    start = xp.arange(n_rows, dtype=order.dtype, device=device) * n
+    ordered = xp.take(
+        xp.reshape(values, (-1,)), xp.reshape(order + start[:, None], (-1,))
+    )
     out = []
     for level in levels:
         # The tolerance of conformal_quantile: integer weights give the rank.
@@ -92,8 +112,7 @@ def _row_quantiles(values, levels, weight, *, xp, device):
         index = xp.sum(below, axis=1)
         found = index < n
         picked = xp.take(
-            xp.reshape(ordered, (-1,)),
-            start + xp.where(found, index, xp.zeros_like(index)),
+            ordered, start + xp.astype(xp.where(found, index, 0 * index), start.dtype)
         )
         out.append(xp.where(found, picked, inf))
     return xp.stack(out, axis=1)
@@ -112,7 +131,7 @@ class CrossConformalRegressor(
     For a test input ``x`` and a confidence level ``1 - alpha``, with ``n``
     calibration samples, ``method`` gives the interval (Barber et al. 2021):
 
-    - ``"plus"`` (CV+, jackknife+ with ``cv="loo"``): from
+    - ``"plus"`` (CV+, jackknife+ with ``cv="loo"``): from the
       ``floor(alpha (n + 1))``-th smallest of ``mu_{-i}(x) - R_i`` to the
       ``ceil((1 - alpha)(n + 1))``-th smallest of ``mu_{-i}(x) + R_i``.
       Coverage is at least ``1 - 2 alpha`` for exchangeable data (minus a
@@ -128,9 +147,11 @@ class CrossConformalRegressor(
     With ``cv="bootstrap"`` the models are fitted on ``n_resamplings``
     bootstrap samples and ``mu_{-i}`` aggregates (``agg_function``) those
     whose sample misses ``i``: the jackknife+-after-bootstrap of Kim, Xu and
-    Barber (2020), also at least ``1 - 2 alpha``. Any ``cv`` whose test parts
-    overlap (e.g. :class:`~sklearn.model_selection.ShuffleSplit`,
-    subsampling without replacement) is aggregated the same way.
+    Barber (2020), also at least ``1 - 2 alpha`` (their guarantee draws the
+    number of resamplings at random; a fixed number is the usual practice,
+    as in MAPIE). Any ``cv`` whose test parts overlap (e.g.
+    :class:`~sklearn.model_selection.ShuffleSplit`, subsampling without
+    replacement) is aggregated the same way.
 
     ``confidence_level`` is read when predicting: changing it needs no refit,
     and a list of levels gives all the intervals at once.
@@ -234,11 +255,15 @@ default=5
     ``CrossConformalRegressor`` (same ``cv`` splitter, ``method``,
     ``aggregate_point_predictions=agg_function``) and
     ``JackknifeAfterBootstrapRegressor`` (``resampling=n_resamplings``, same
-    ``random_state`` and ``aggregation_method``), with two differences: the
-    ranks here are exact when ``(1 - alpha)(n + 1)`` is an integer (MAPIE's
-    ``ceil`` of a rounded product can add one), and ``method="base"`` is
-    centred on ``predict(x)`` (MAPIE always uses the model fitted on all the
-    data, as ``agg_function=None`` does here). The point prediction with
+    ``random_state`` and ``aggregation_method``), with three differences.
+    The ranks here are exact when ``level (n + 1)`` is an integer, while
+    MAPIE's ``ceil`` of the floating-point product can take one more (e.g.
+    ``0.55 * 100 = 55.00000000000001``: the 56th instead of the 55th).
+    ``method="base"`` is centred on ``predict(x)`` (MAPIE always uses the
+    model fitted on all the data, as ``agg_function=None`` does here). And
+    ``agg_function="median"`` gives the median of the ``mu_{-i}(x)``, where
+    MAPIE 1.6's ``CrossConformalRegressor`` returns their mean for
+    ``aggregate_point_predictions="median"``. The point prediction with
     ``"mean"`` is, as in MAPIE, the mean over calibration samples of
     ``mu_{-i}(x)`` (for K-fold, the fold models weighted by fold size).
 
@@ -403,6 +428,7 @@ default=5
         sw = check_sample_weight(
             sample_weight, n_samples, xp=np_compat, device="cpu", dtype=np.float64
         )
+        score = resolve_conformity_score(self.conformity_score, task="regression")
         routed = self._route(sample_weight, groups, fit_params, self._splitter())
         splits = self._splits(X, y, n_samples, routed.splitter.split)
         mask = np.zeros((n_samples, len(splits)), dtype=bool)
@@ -444,7 +470,6 @@ default=5
         self._method, self._agg_function = self.method, self.agg_function
         oof = self._fit_leave_out(X, splits, n_samples, disjoint)
         xp, dev = get_namespace_and_device(oof)
-        score = resolve_conformity_score(self.conformity_score, task="regression")
         self.conformity_score_ = score
         self.conformity_scores_ = score.conformity_scores(
             move_to(y[rows], xp=xp, device=dev), oof
@@ -482,6 +507,7 @@ default=5
             fold_of = np.argmax(self.oob_mask_, axis=1)
             share = np.bincount(fold_of, minlength=n_models) / n_cal
             self._fold_of = move_to(fold_of, xp=xp, device=dev)
+            self._used_models = move_to(np.unique(fold_of), xp=xp, device=dev)
             self._mean_weight = xp.astype(move_to(share, xp=xp, device=dev), dtype)
             tests = np.concatenate([test for _, test, _ in fitted])
             order = move_to(np.argsort(tests, kind="stable"), xp=xp, device=dev)
@@ -608,8 +634,15 @@ default=5
         if self._method == "base":
             intervals = score.intervals(self._point(X, predictions), quantiles)
         elif self._method == "minmax":
-            low = self._over_calibration(predictions, lambda m: xp.min(m, axis=1))
-            high = self._over_calibration(predictions, lambda m: xp.max(m, axis=1))
+            if self._fold_of is not None:  # the models that predict some mu_{-i}
+                leave_out = xp.take(predictions, self._used_models, axis=1)
+                low, high = xp.min(leave_out, axis=1), xp.max(leave_out, axis=1)
+            else:
+                extremes = self._over_calibration(
+                    predictions,
+                    lambda m: xp.stack([xp.min(m, axis=1), xp.max(m, axis=1)], axis=1),
+                )
+                low, high = extremes[:, 0], extremes[:, 1]
             intervals = xp.stack(
                 [
                     score.intervals(low, quantiles)[:, 0, :],

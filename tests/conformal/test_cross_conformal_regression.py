@@ -60,13 +60,19 @@ def _leave_out_matrix(reg, X):
     return P @ (mask / mask.sum(axis=1, keepdims=True)).T
 
 
-def _jackknife_plus_reference(reg, X, level):
-    """Barber et al. (2021) jackknife+ bounds, one test point at a time."""
+def _jackknife_plus_reference(reg, X, level, k_up=None):
+    """Barber et al. (2021) jackknife+ bounds, one test point at a time.
+
+    The upper bound is the ``k_up``-th smallest of ``mu_{-i}(x) + R_i`` (by
+    default ``ceil(level (n + 1))``), the lower bound the
+    ``(n + 1 - k_up)``-th smallest of ``mu_{-i}(x) - R_i``.
+    """
     M = _leave_out_matrix(reg, X)
     R = np.asarray(reg.conformity_scores_)
     n = R.shape[0]
-    k_low = int(np.floor((1 - level) * (n + 1) + 1e-9))
-    k_up = int(np.ceil(level * (n + 1) - 1e-9))
+    if k_up is None:
+        k_up = int(np.ceil(level * (n + 1) - 1e-9))
+    k_low = n + 1 - k_up
     out = np.empty((X.shape[0], 2))
     for t in range(X.shape[0]):
         low, up = np.sort(M[t] - R), np.sort(M[t] + R)
@@ -165,6 +171,28 @@ def test_mapie_parity_after_bootstrap(method, agg_function):
         np.testing.assert_allclose(ours.predict(X_test), expected_point, atol=1e-8)
 
 
+def test_mapie_rank_differs_where_the_level_times_n_plus_one_is_rounded():
+    # 0.55 * 100 == 55.00000000000001 in floating point: MAPIE takes the 56th
+    # smallest upper candidate (and the 44th smallest lower one), one rank
+    # more conservative than ceil(0.55 * 100) = 55 used here.
+    mapie_regression = pytest.importorskip("mapie.regression")
+    X, y, X_test = _positive_data(n_fit=99, n_test=30, seed=3)
+    cv = KFold(4, shuffle=True, random_state=0)
+    mapie = mapie_regression.CrossConformalRegressor(
+        _tree(), confidence_level=0.55, cv=cv
+    ).fit_conformalize(X, y)
+    ours = CrossConformalRegressor(_tree(), confidence_level=0.55, cv=cv).fit(X, y)
+    intervals = ours.predict_interval(X_test)
+    np.testing.assert_allclose(
+        intervals, _jackknife_plus_reference(ours, X_test, 0.55, k_up=55)
+    )
+    np.testing.assert_allclose(
+        mapie.predict_interval(X_test)[1][:, :, 0],
+        _jackknife_plus_reference(ours, X_test, 0.55, k_up=56),
+    )
+    assert np.any(mapie.predict_interval(X_test)[1][:, 1, 0] > intervals[:, 1])
+
+
 def test_median_point_prediction_is_the_median_of_leave_out_predictions():
     # MAPIE 1.6's CrossConformalRegressor.predict(aggregate_point_predictions=
     # "median") returns the mean (its ensemble keeps the fit-time "mean"), so
@@ -198,8 +226,7 @@ def test_median_point_prediction_is_the_median_of_leave_out_predictions():
     ids=["cv+", "jackknife+", "jab-mean", "jab-median"],
 )
 def test_plus_matches_the_jackknife_plus_definition(params):
-    # n = 79: (n + 1) * 0.9 = 72 exactly, the rank where MAPIE's ceil of a
-    # rounded product gives 73; ours is exact.
+    # n = 79: the ranks (n + 1) * 0.8 = 64 and (n + 1) * 0.9 = 72 are integers.
     X, y, X_test = _positive_data(n_fit=79, n_test=30, seed=2)
     reg = CrossConformalRegressor(
         _tree(), confidence_level=LEVELS, random_state=0, **params
@@ -548,3 +575,18 @@ def test_same_on_namespace(combination, params):
     )
     np.testing.assert_allclose(to_numpy(point), ref.predict(X_test), rtol=rtol)
     assert to_numpy(intervals).dtype == np.dtype(dtype_name)
+
+
+def test_selection_and_sort_paths_agree(monkeypatch):
+    X, y, X_test = _positive_data(seed=6)
+    reg = CrossConformalRegressor(_tree(), cv=5).fit(X, y)
+    levels = [0.5, 0.6, 0.7, 0.8, 0.9]  # more levels than selections: one sort
+    together = reg.predict_interval(X_test, confidence_level=levels)
+    for j, level in enumerate(levels):
+        np.testing.assert_array_equal(
+            together[:, :, j], reg.predict_interval(X_test, confidence_level=level)
+        )
+    monkeypatch.setattr(cross_module, "_partition", None)  # array-api-extra < 0.9.1
+    np.testing.assert_array_equal(
+        reg.predict_interval(X_test, confidence_level=levels), together
+    )
