@@ -43,8 +43,10 @@ class _ConformalFitMixin:
     def _route(self, sample_weight, groups, fit_params, splitter):
         """Parameters for the estimator's ``fit`` and the splitter's ``split``."""
         if get_config().get("enable_metadata_routing", False):
+            # ``groups`` only when given: the regressors' fit takes none.
+            metadata = {} if groups is None else {"groups": groups}
             routed = process_routing(
-                self, "fit", sample_weight=sample_weight, groups=groups, **fit_params
+                self, "fit", sample_weight=sample_weight, **metadata, **fit_params
             )
             if splitter is None:
                 routed.splitter = Bunch(split={})

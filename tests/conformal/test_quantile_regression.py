@@ -4,8 +4,10 @@ import warnings
 
 import numpy as np
 import pytest
+from sklearn import config_context
 from sklearn.base import BaseEstimator, RegressorMixin, clone
 from sklearn.ensemble import GradientBoostingRegressor, HistGradientBoostingRegressor
+from sklearn.exceptions import UnsetMetadataPassedError
 from sklearn.frozen import FrozenEstimator
 from sklearn.linear_model import LinearRegression, QuantileRegressor
 from sklearn.model_selection import GridSearchCV, PredefinedSplit, train_test_split
@@ -384,6 +386,21 @@ def test_sample_weight_reaches_the_quantile_models():
         X[:300], y[:300], sample_weight=w[:300]
     )
     np.testing.assert_allclose(reg.estimators_[0].coef_, expected.coef_)
+
+
+def test_metadata_routing_of_sample_weight():
+    X, y = _heteroscedastic(300)
+    w = np.where(X[:, 0] > 2, 5.0, 1.0)
+    expected = ConformalizedQuantileRegressor(random_state=0).fit(X, y, sample_weight=w)
+    with config_context(enable_metadata_routing=True):
+        requested = QuantileRegressor(alpha=0.0).set_fit_request(sample_weight=True)
+        routed = ConformalizedQuantileRegressor(requested, random_state=0)
+        routed.fit(X, y, sample_weight=w)
+        with pytest.raises(UnsetMetadataPassedError):
+            ConformalizedQuantileRegressor(random_state=0).fit(X, y, sample_weight=w)
+    np.testing.assert_allclose(
+        routed.predict_interval(X), expected.predict_interval(X), atol=1e-10
+    )
 
 
 def test_clone_gridsearch_pipeline_deterministic():
