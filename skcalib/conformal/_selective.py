@@ -588,10 +588,12 @@ class SelectiveConformalClassifier(
         y : array-like of shape (n_samples,)
             True labels.
         sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the test samples in the selective accuracy.
 
         Returns
         -------
         score : float
+            Accuracy among the accepted predictions, in [0, 1].
         """
         proba = self.predict_proba(X)
         xp, _ = get_namespace_and_device(proba)
