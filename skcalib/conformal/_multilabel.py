@@ -9,7 +9,7 @@ flips the cheapest labels first, without going through the ``2^L`` sets.
 """
 
 import warnings
-from itertools import chain
+from itertools import chain, pairwise
 from numbers import Integral, Real
 
 import numpy as np
@@ -40,6 +40,8 @@ from ._common import _ConformalFitMixin, is_splitter
 __all__ = ["LabelPowersetConformalClassifier"]
 
 _SCORES = ("euclidean", "manhattan", "log_loss")
+# Candidate label sets scored together by predict_set (bounds its memory).
+_CHUNK = 65_536
 
 
 def _as_host_array(y):
@@ -699,6 +701,35 @@ default="euclidean"
         status = np.where(best_in[:, None, :], status, 0).astype(np.int8)
         return status[:, :, 0] if scalar else status
 
+    def _filter_candidates(self, found, best, base, flip, order, u, levels):
+        """Prediction sets at every level from the candidates of some samples.
+
+        ``found[i]`` lists the candidate label sets of sample ``i`` as tuples
+        of positions in ``order[i]`` (labels by increasing flip cost). They
+        are scored together, sorted by score within each sample and kept
+        where the p-value exceeds ``1 - level``.
+        """
+        n, n_labels = best.shape
+        counts = np.fromiter(map(len, found), np.intp, n)
+        owner = np.repeat(np.arange(n), counts)
+        subsets = list(chain.from_iterable(found))
+        lengths = np.fromiter(map(len, subsets), np.intp, len(subsets))
+        positions = np.fromiter(chain.from_iterable(subsets), np.intp)
+        flipped = np.zeros((len(subsets), n_labels), dtype=bool)
+        rows = np.repeat(np.arange(len(subsets)), lengths)
+        flipped[rows, order[owner[rows], positions]] = True
+        scores = _set_scores(self.conformity_score, base[owner], flip[owner], flipped)
+        ranked = np.lexsort((scores, owner))  # by sample, then score (stable)
+        member = self._members(
+            scores[ranked], None if u is None else u[owner[ranked]], levels
+        )
+        label_sets = (flipped ^ best[owner])[ranked]
+        bounds = np.concatenate([[0], np.cumsum(counts)])
+        return [
+            [label_sets[lo:hi][member[lo:hi, k]] for k in range(levels.shape[0])]
+            for lo, hi in pairwise(bounds)
+        ]
+
     def predict_set(self, X):
         """Prediction sets: every label set whose p-value exceeds ``1 - level``.
 
@@ -722,50 +753,59 @@ lists of them
         quantiles = self._table.quantiles(levels)[0]
         self._warn_if_full(quantiles, levels)
         kind = self.conformity_score
-        n, n_labels = best.shape
+        n = best.shape[0]
         u = self._draws(n)
-        # Levels from the largest threshold down: the search runs once, at the
-        # largest level whose sets fit in max_sets.
+        # Levels from the largest threshold down: the search runs once per
+        # sample, at the largest level whose sets fit in max_sets.
         by_size = np.argsort(-quantiles, kind="stable")
         thresholds = [float(_additive_threshold(kind, q)) for q in quantiles[by_size]]
         thresholds = [t + 1e-9 * max(1.0, abs(t)) for t in thresholds]
         order = np.argsort(flip, axis=1, kind="stable")
-        costs = np.take_along_axis(flip, order, axis=1)
-        sets, overflow = [], np.zeros(levels.shape[0], dtype=np.int64)
+        costs = np.take_along_axis(flip, order, axis=1).tolist()
+        sets, found, start, pending = [], [], 0, 0
+        first_rank = np.full(n, len(by_size))
+        overflow = np.zeros(levels.shape[0], dtype=np.int64)
         for i in range(n):
-            per_level = [None] * levels.shape[0]
+            subsets = []
             for rank, level in enumerate(by_size):
-                subsets = _flip_subsets(
-                    costs[i].tolist(), thresholds[rank] - base[i], self.max_sets
+                listed = _flip_subsets(
+                    costs[i], thresholds[rank] - base[i], self.max_sets
                 )
-                if subsets is not None:
+                if listed is not None:
+                    subsets, first_rank[i] = listed, rank
                     break
                 overflow[level] += 1
-            if subsets is not None:
-                flipped = np.zeros((len(subsets), n_labels), dtype=bool)
-                lengths = np.fromiter(map(len, subsets), np.intp, len(subsets))
-                positions = np.fromiter(chain.from_iterable(subsets), np.intp)
-                flipped[
-                    np.repeat(np.arange(len(subsets)), lengths), order[i][positions]
-                ] = True
-                scores = _set_scores(kind, base[i], flip[i], flipped)
-                ranked = np.argsort(scores, kind="stable")
-                label_sets = (flipped ^ best[i])[ranked]
-                member = self._members(
-                    scores[ranked], None if u is None else u[i], levels
-                )
-                for level in by_size[rank:]:
-                    per_level[level] = label_sets[member[:, level]]
-            sets.append(per_level[0] if scalar else per_level)
+            found.append(subsets)
+            pending += len(subsets)
+            if pending >= _CHUNK or i == n - 1:
+                # Score and filter the candidates of many samples at once.
+                chunk = slice(start, i + 1)
+                for per_level, rank in zip(
+                    self._filter_candidates(
+                        found,
+                        best[chunk],
+                        base[chunk],
+                        flip[chunk],
+                        order[chunk],
+                        None if u is None else u[chunk],
+                        levels,
+                    ),
+                    first_rank[chunk],
+                    strict=True,
+                ):
+                    for level in by_size[:rank]:
+                        per_level[level] = None
+                    sets.append(per_level[0] if scalar else per_level)
+                found, start, pending = [], i + 1, 0
         if overflow.any():
             detail = ", ".join(
-                f"{int(count)} at confidence_level={float(levels[k]):g}"
+                f"{int(count)} test sample(s) at confidence_level={float(levels[k]):g}"
                 for k, count in enumerate(overflow)
                 if count
             )
             warnings.warn(
                 f"Some prediction sets hold more than max_sets={self.max_sets} "
-                f"label sets ({detail} test samples); they are returned as None. "
+                f"label sets ({detail}); they are returned as None. "
                 "Raise max_sets, lower confidence_level, or summarise them with "
                 "predict_label_status, which is exact for any set size.",
                 UserWarning,

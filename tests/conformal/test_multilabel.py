@@ -637,3 +637,17 @@ def test_coverage_slow(pool, kind, randomized):
         assert cov >= level - tol, (level, cov)
         if randomized or pool == "logistic":
             assert cov <= level + 1 / (n_cal + 1) + tol, (level, cov)
+
+
+def test_sets_do_not_depend_on_how_samples_are_batched(passthrough, monkeypatch):
+    P, Y = _random_problem(400, 6, seed=10)
+    clf = LabelPowersetConformalClassifier(
+        _frozen(passthrough, P, Y), confidence_level=[0.7, 0.9], randomized=True
+    ).fit(P[:200], Y[:200])
+    reference = clf.predict_set(P[200:])
+    monkeypatch.setattr("skcalib.conformal._multilabel._CHUNK", 7)
+    for s, t in zip(clf.predict_set(P[200:]), reference, strict=True):
+        for u, v in zip(s, t, strict=True):
+            np.testing.assert_array_equal(u, v)
+    empty = clf.predict_set(P[:0])
+    assert empty == []
