@@ -264,22 +264,23 @@ class SelectiveConformalClassifier(
     1[u_i <= t] (err_i - alpha) <= -alpha`` over all ``n + 1`` samples, a
     symmetric function of them. If the test sample is wrong, its term is
     ``1 - alpha``, so for ``t >= u_{n+1}`` this constraint is the calibration
-    one: the test sample is then accepted only if ``T* = threshold_``, where
+    one: when the test sample is accepted, ``T* = threshold_`` and
     ``A* = A(threshold_) + 1``. Hence the left-hand side is at most
     ``E[err_{n+1} 1(u_{n+1} <= T*) (n + 1) / A*]``, which by exchangeability
     is ``E[E*/A*] <= alpha``, with ``E*`` and ``A*`` the errors and
     acceptances of all ``n + 1`` samples at ``T*``. (The same proof holds with
     the looser budget ``-(1 - alpha)``, i.e. ``(E + 1) / (A + 1) <= alpha``.)
 
-    ``c_hat`` estimates the probability of acceptance, so the bound says the
-    error rate among accepted predictions is at most ``alpha`` on average, in
-    the sense of a false discovery rate: the expected fraction of wrong
-    predictions among those accepted, counted as 0 when none is. It is *not*
-    ``P(wrong | accepted) <= alpha``, which no rule that accepts anything can
-    guarantee: if the uncertainty says nothing about correctness and the
-    error rate is slightly above ``alpha``, every accepted prediction is
-    wrong with that rate. The tests check both the bound and the realised
-    error rate among accepted test samples over many random splits.
+    As ``c_hat`` estimates the probability of acceptance, this is the error
+    rate among accepted predictions normalised by the calibration coverage.
+    The quantity SCOPE reports, the realised error rate among accepted test
+    predictions averaged over calibration draws (counted as 0 when none is
+    accepted, like a false discovery rate), is not covered by this proof but
+    stays below ``alpha`` in the tests. Neither is ``P(wrong | accepted) <=
+    alpha``, which no rule that ever accepts can guarantee: if the
+    uncertainty says nothing about correctness and the error rate is slightly
+    above ``alpha``, every accepted prediction is wrong with that rate. The
+    tests check the bound and the averaged error rate over many random splits.
 
     **Weights and groups.** ``fit`` passes its extra parameters (such as
     ``sample_weight``) to the estimator's ``fit``; calibration is unweighted.
