@@ -456,6 +456,30 @@ def test_groups_reach_the_splitter_and_folds_follow_them():
         assert np.unique(fold[groups == g]).shape == (1,)
 
 
+def test_metadata_routing_and_dataframes():
+    pd = pytest.importorskip("pandas")
+    X, y = make_regression(n_samples=120, n_features=3, noise=3.0, random_state=0)
+    groups = np.arange(120) // 10
+    w = np.random.RandomState(0).uniform(0.5, 2.0, size=120)
+    expected = (
+        CrossConformalRegressor(Ridge(), cv=GroupKFold(4))
+        .fit(X, y, sample_weight=w, groups=groups)
+        .predict_interval(X[:5])
+    )
+    with config_context(enable_metadata_routing=True):
+        routed = CrossConformalRegressor(
+            Ridge().set_fit_request(sample_weight=True), cv=GroupKFold(4)
+        ).fit(X, y, sample_weight=w, groups=groups)
+        np.testing.assert_allclose(routed.predict_interval(X[:5]), expected)
+    df = pd.DataFrame(X, columns=["a", "b", "c"])
+    reg = CrossConformalRegressor(cv=3).fit(df, pd.Series(y))
+    assert list(reg.feature_names_in_) == ["a", "b", "c"]
+    np.testing.assert_allclose(
+        reg.predict_interval(df.iloc[:5]),
+        CrossConformalRegressor(cv=3).fit(X, y).predict_interval(X[:5]),
+    )
+
+
 def test_parallel_fit_gives_the_same_intervals():
     X, y = make_regression(n_samples=150, n_features=3, noise=3.0, random_state=0)
     one = CrossConformalRegressor(cv="bootstrap", random_state=0).fit(X, y)
