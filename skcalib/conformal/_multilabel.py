@@ -331,12 +331,12 @@ default="euclidean"
     :meth:`predict_set` lists all ``2^L`` sets when ``2^L <= max_sets``
     (``None`` otherwise).
 
-    **Search.** Maltoudoglou et al. (2022) discard the label sets that flip
-    a label whose flip alone pushes the p-value below the significance level
-    and enumerate the others; the search here is the exact, output-sensitive
-    form of that idea: it visits only label sets under the threshold (plus
-    one failed extension per visited set). Sets and p-values are computed
-    from the same scores, so a set is listed exactly when its
+    **Search.** Maltoudoglou et al. (2022) make the label powerset
+    tractable by eliminating from consideration the label sets that surely
+    have p-values below the significance level. The search here does this
+    exactly and output-sensitively: it visits only the label sets under the
+    threshold (plus one failed extension per visited set). Sets and p-values
+    come from the same scores, so a set is listed exactly when its
     :meth:`predict_pvalues` exceeds ``1 - confidence_level``.
 
     **Score.** ``score(X, y)`` is the subset accuracy of :meth:`predict`, as
