@@ -28,7 +28,7 @@ class SkcalibTags:
     Parameters
     ----------
     family : {"calibrator", "conformal_classifier", "conformal_regressor", \
-"ood_detector", "uncertainty", None}
+"selective_classifier", "ood_detector", "uncertainty", None}
         Which family the estimator belongs to.
     input_kind : {"logits", "probabilities", "decision", "features"}
         What ``X`` holds: logits (n, k), probabilities (n, k), binary decision

@@ -17,7 +17,13 @@ import skcalib.metrics as metrics
 from skcalib.utils._testing import array_api_combinations, assert_same_on_namespace
 
 # Functions of skcalib.metrics that take no arrays (scorer factories).
-NOT_ARRAY_FUNCTIONS = {"get_scorer", "get_scorer_names", "make_scorer"}
+# Model-selection helpers, not metrics of arrays.
+NOT_ARRAY_FUNCTIONS = {
+    "coverage_constrained_refit",
+    "get_scorer",
+    "get_scorer_names",
+    "make_scorer",
+}
 
 N = 90
 K = 4

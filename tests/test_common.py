@@ -11,6 +11,7 @@ the rest are checked with their defaults. This file grows as families land.
 
 import pytest
 from sklearn.linear_model import LogisticRegression
+from sklearn.multioutput import MultiOutputClassifier
 from sklearn.naive_bayes import GaussianNB
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -27,8 +28,16 @@ from skcalib.calibration import (
     MatrixScaling,
     VennAbersCalibrator,
 )
-from skcalib.conformal import CrossConformalClassifier, SplitConformalClassifier
-from skcalib.conformal.scores import APSScore
+from skcalib.conformal import (
+    ConformalizedQuantileRegressor,
+    CrossConformalClassifier,
+    CrossConformalRegressor,
+    LabelPowersetConformalClassifier,
+    SelectiveConformalClassifier,
+    SplitConformalClassifier,
+    SplitConformalRegressor,
+)
+from skcalib.conformal.scores import APSScore, CQRScore
 from skcalib.ood import ClassifierOODDetector, MahalanobisDetector
 from skcalib.utils._sklearn_compat import SKLEARN_VERSION
 from skcalib.utils.discovery import all_estimators
@@ -46,6 +55,43 @@ ESTIMATOR_INSTANCES = {
         ),
     ],
     "CrossConformalClassifier": [CrossConformalClassifier()],
+    # Conformal regressors: absolute and normalized residuals (split), CV+ and
+    # jackknife+-after-bootstrap with median aggregation (cross), symmetric and
+    # asymmetric CQR.
+    "SplitConformalRegressor": [
+        SplitConformalRegressor(),
+        SplitConformalRegressor(conformity_score="normalized"),
+    ],
+    "CrossConformalRegressor": [
+        CrossConformalRegressor(),
+        CrossConformalRegressor(
+            cv="bootstrap", n_resamplings=10, agg_function="median", random_state=0
+        ),
+    ],
+    "ConformalizedQuantileRegressor": [
+        ConformalizedQuantileRegressor(),
+        ConformalizedQuantileRegressor(
+            conformity_score=CQRScore(symmetric=False), point_prediction="midpoint"
+        ),
+    ],
+    # Multilabel: default (one-vs-rest logistic, Euclidean) and a list-of-arrays
+    # predict_proba (MultiOutputClassifier) with smoothed p-values.
+    "LabelPowersetConformalClassifier": [
+        LabelPowersetConformalClassifier(),
+        LabelPowersetConformalClassifier(
+            MultiOutputClassifier(LogisticRegression()),
+            conformity_score="manhattan",
+            randomized=True,
+        ),
+    ],
+    # Selective classification: abstains by default (-1), or plain labels.
+    "SelectiveConformalClassifier": [
+        SelectiveConformalClassifier(),
+        SelectiveConformalClassifier(abstain_label=None),
+        SelectiveConformalClassifier(
+            uncertainty="margin", target_risk=0.2, abstain_label=None
+        ),
+    ],
     # OOD wrappers: unsupervised (a transformer's features, so scikit-learn's
     # outlier checks apply) and around a classifier pipeline.
     "ClassifierOODDetector": [
@@ -189,6 +235,44 @@ _CONFORMAL_SPLIT = (
     "quantile itself equals the repeated-rows one (tests/conformal, "
     "test_integer_weights_equal_repeated_rows, with a frozen model)."
 )
+_SPLIT_REGRESSOR = (
+    "{} draws its training and calibration rows at random; repeating rows "
+    "(sample_weight=2) changes which rows fall in each part, so weights and "
+    "duplication cannot agree exactly. The weighted conformal quantile itself "
+    "equals the repeated-rows one ({}, with frozen models)."
+)
+_ABSTAINS = (
+    "predict returns abstain_label (-1) where the classifier abstains, by design, "
+    "so predictions are not all among classes_ nor the argmax of predict_proba; "
+    "the instance with abstain_label=None passes this check."
+)
+_MINUS_ONE_IS_A_CLASS = (
+    "scikit-learn's data has classes {-1, 1}, and the default abstain_label=-1 "
+    "is then refused with a ValueError asking for another one; the instance "
+    "with abstain_label=None passes this check."
+)
+_WEIGHT_EQUIVALENCE = [
+    "check_sample_weight_equivalence_on_dense_data",
+    "check_sample_weight_equivalence_on_sparse_data",
+]
+_LABEL_SETS_NOT_INDICATOR = (
+    "y must be a binary indicator matrix of label sets (0/1 per label). With the "
+    "multi_output/not single_output tags scikit-learn reshapes its y to (n, 1) but "
+    "these checks use the classes {1, 2}, which are not label-set indicators and "
+    "are refused with a ValueError naming y. tests/conformal/test_multilabel.py "
+    "covers lists, pandas, sparse, bool and float indicators and sample weights."
+)
+_LABEL_SETS_1D = (
+    "this check fits 1-D (string) class labels whatever the tags; a label-powerset "
+    "predictor needs a (n_samples, n_labels) indicator matrix and raises a "
+    "ValueError suggesting y.reshape(-1, 1)."
+)
+_LABEL_SETS_PREDICT_SHAPE = (
+    "scikit-learn fits y of shape (n, 1) (multi_output tags) but asserts predict "
+    "returns shape (n,); predict returns label sets of the shape of y, (n, "
+    "n_labels), as check_classifiers_multilabel_output_format_predict requires "
+    "(it passes)."
+)
 EXPECTED_FAILED_CHECKS = {
     "CalibratedClassifierCV": {
         "check_array_api_same_namespace": (
@@ -198,24 +282,37 @@ EXPECTED_FAILED_CHECKS = {
             "by the wrapped estimator and the calibrator, under their own names."
         ),
     },
-    "SplitConformalClassifier": dict.fromkeys(
-        [
-            "check_sample_weight_equivalence_on_dense_data",
-            "check_sample_weight_equivalence_on_sparse_data",
-        ],
-        _CONFORMAL_SPLIT,
-    ),
+    "SplitConformalClassifier": dict.fromkeys(_WEIGHT_EQUIVALENCE, _CONFORMAL_SPLIT),
     "SplitConformalRegressor": dict.fromkeys(
-        [
-            "check_sample_weight_equivalence_on_dense_data",
-            "check_sample_weight_equivalence_on_sparse_data",
-        ],
-        "SplitConformalRegressor draws its training and calibration rows at "
-        "random; repeating rows (sample_weight=2) changes which rows fall in each "
-        "part, so weights and duplication cannot agree exactly. The weighted "
-        "conformal quantile itself equals the repeated-rows one "
-        "(tests/conformal/test_conformal_regression.py, "
-        "test_integer_weights_equal_repeated_rows, with a frozen model).",
+        _WEIGHT_EQUIVALENCE,
+        _SPLIT_REGRESSOR.format(
+            "SplitConformalRegressor",
+            "tests/conformal/test_conformal_regression.py, "
+            "test_integer_weights_equal_repeated_rows",
+        ),
+    ),
+    "LabelPowersetConformalClassifier": {
+        **dict.fromkeys(
+            [
+                "check_classifier_data_not_an_array",
+                "check_estimators_dtypes",
+                "check_fit2d_1feature",
+                "check_sample_weights_not_an_array",
+                "check_sample_weights_not_overwritten",
+                "check_sample_weights_pandas_series",
+                "check_sample_weights_shape",
+            ],
+            _LABEL_SETS_NOT_INDICATOR,
+        ),
+        "check_classifiers_classes": _LABEL_SETS_1D,
+        "check_classifiers_train": _LABEL_SETS_PREDICT_SHAPE,
+    },
+    "ConformalizedQuantileRegressor": dict.fromkeys(
+        _WEIGHT_EQUIVALENCE,
+        _SPLIT_REGRESSOR.format(
+            "ConformalizedQuantileRegressor",
+            "tests/conformal/test_quantile_regression.py",
+        ),
     ),
     "ClassifierOODDetector": dict.fromkeys(
         _OOD_OUTLIER_CHECKS, _OOD_WRAPPED_CLASSIFIER_NEEDS_LABELS
@@ -278,6 +375,26 @@ def _expected_failed_checks(estimator):
                     _INDUCTIVE_SPLIT,
                 )
             )
+    if (
+        isinstance(estimator, LabelPowersetConformalClassifier)
+        and estimator.estimator is not None
+    ):
+        # (the default one-vs-rest model happens to pass these checks)
+        failures.update(
+            dict.fromkeys(
+                _WEIGHT_EQUIVALENCE,
+                _CONFORMAL_SPLIT.replace(
+                    "SplitConformalClassifier", "LabelPowersetConformalClassifier"
+                ).replace("tests/conformal,", "tests/conformal/test_multilabel.py,"),
+            )
+        )
+    if (
+        isinstance(estimator, SelectiveConformalClassifier)
+        and estimator.abstain_label is not None
+    ):
+        failures["check_classifiers_train"] = _ABSTAINS
+        failures["check_classifiers_one_label_sample_weights"] = _ABSTAINS
+        failures["check_classifiers_classes"] = _MINUS_ONE_IS_A_CLASS
     failures.update(EXPECTED_FAILED_CHECKS.get(type(estimator).__name__, {}))
     return failures
 

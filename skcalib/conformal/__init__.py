@@ -6,10 +6,19 @@ predicting. Conformity scores live in :mod:`skcalib.conformal.scores`.
 """
 
 from ._classification import CrossConformalClassifier, SplitConformalClassifier
+from ._cross_regression import CrossConformalRegressor
+from ._multilabel import LabelPowersetConformalClassifier
+from ._quantile_regression import ConformalizedQuantileRegressor
 from ._regression import SplitConformalRegressor
+from ._selective import SelectiveConformalClassifier, bidirectional_preference_entropy
 
 __all__ = [
+    "ConformalizedQuantileRegressor",
     "CrossConformalClassifier",
+    "CrossConformalRegressor",
+    "LabelPowersetConformalClassifier",
+    "SelectiveConformalClassifier",
     "SplitConformalClassifier",
     "SplitConformalRegressor",
+    "bidirectional_preference_entropy",
 ]

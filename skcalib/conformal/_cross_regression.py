@@ -297,7 +297,10 @@ default=5
 
     _parameter_constraints: dict = {
         "estimator": [HasMethods(["fit", "predict"]), None],
-        "conformity_score": [StrOptions(set(ALIASES)), BaseRegressionScore],
+        "conformity_score": [
+            StrOptions(set(ALIASES) - {"normalized"}),
+            BaseRegressionScore,
+        ],
         "confidence_level": [Interval(Real, 0, 1, closed="neither"), "array-like"],
         "method": [StrOptions({"plus", "minmax", "base"})],
         "cv": ["cv_object", StrOptions({"loo", "bootstrap"})],
@@ -429,6 +432,13 @@ default=5
             sample_weight, n_samples, xp=np_compat, device="cpu", dtype=np.float64
         )
         score = resolve_conformity_score(self.conformity_score, task="regression")
+        if score._needs_tuning():
+            raise ValueError(
+                f"{type(self).__name__} does not support {score!r}: it fits a "
+                "model of its own on training rows, which cross-conformal "
+                "prediction does not set apart. Use SplitConformalRegressor, or "
+                "pass a score whose model is already fitted (FrozenEstimator)."
+            )
         routed = self._route(sample_weight, groups, fit_params, self._splitter())
         splits = self._splits(X, y, n_samples, routed.splitter.split)
         mask = np.zeros((n_samples, len(splits)), dtype=bool)

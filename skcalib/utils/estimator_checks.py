@@ -18,7 +18,12 @@ from functools import partial
 
 import numpy as np
 from sklearn.base import clone
-from sklearn.datasets import make_classification, make_regression
+from sklearn.datasets import (
+    make_classification,
+    make_multilabel_classification,
+    make_regression,
+)
+from sklearn.utils import get_tags
 
 from ..base import get_skcalib_tags
 from ._array_api import softmax, to_numpy
@@ -111,8 +116,34 @@ def _split(X, y, n_train, random_state=0):
     return X[perm[:n_train]], y[perm[:n_train]], X[perm[n_train:]], y[perm[n_train:]]
 
 
+def _is_multilabel(estimator):
+    """Whether ``estimator`` takes a binary indicator matrix of label sets as y."""
+    tags = get_tags(estimator)
+    return bool(
+        tags.classifier_tags is not None
+        and tags.classifier_tags.multi_label
+        and not tags.target_tags.single_output
+    )
+
+
+def _covered_label_sets(sets, y):
+    """Whether each true label set is a row of its prediction set (a list)."""
+    pairs = zip(sets, y, strict=True)
+    return np.array([np.all(s == t.astype(bool), axis=1).any() for s, t in pairs])
+
+
 def _conformal_data(estimator, n_samples):
     tags = get_skcalib_tags(estimator)
+    if _is_multilabel(estimator):
+        X, y = make_multilabel_classification(
+            n_samples=n_samples,
+            n_features=6,
+            n_classes=4,
+            n_labels=2,
+            length=200,
+            random_state=0,
+        )
+        return X / X.max(), y
     if tags.family == "conformal_regressor":
         X, y = make_regression(
             n_samples=n_samples, n_features=5, noise=10.0, random_state=0
@@ -136,6 +167,8 @@ def check_conformal_coverage(name, estimator, *, confidence_level=0.9):
     if tags.family == "conformal_regressor":
         interval = to_numpy(est.predict_interval(X_test))
         covered = (interval[:, 0] <= y_test) & (y_test <= interval[:, 1])
+    elif _is_multilabel(estimator):
+        covered = _covered_label_sets(est.predict_set(X_test), y_test)
     else:
         sets = to_numpy(est.predict_set(X_test))
         col = np.searchsorted(est.classes_, y_test)
@@ -164,11 +197,15 @@ def check_conformal_nested_sets(name, estimator):
         est.set_params(confidence_level=level)
         if tags.family == "conformal_regressor":
             outputs.append(to_numpy(est.predict_interval(X_test)))
+        elif _is_multilabel(estimator):
+            outputs.append([{tuple(r) for r in s} for s in est.predict_set(X_test)])
         else:
             outputs.append(to_numpy(est.predict_set(X_test)).astype(bool))
     for low, high in zip(outputs[:-1], outputs[1:], strict=True):
         if tags.family == "conformal_regressor":
             ok = (high[:, 0] <= low[:, 0]) & (low[:, 1] <= high[:, 1])
+        elif _is_multilabel(estimator):
+            ok = np.array([a <= b for a, b in zip(low, high, strict=True)])
         else:
             ok = np.all(high | ~low, axis=1)
         assert ok.all(), (
@@ -254,7 +291,11 @@ def _fit_outputs(estimator, X, y):
         "predict",
     ):
         if hasattr(est, method):
-            outs.append(to_numpy(getattr(est, method)(X)))
+            out = getattr(est, method)(X)
+            # Multilabel prediction sets: one array of label sets per sample.
+            outs.extend(
+                map(to_numpy, out) if isinstance(out, list) else [to_numpy(out)]
+            )
     return outs
 
 

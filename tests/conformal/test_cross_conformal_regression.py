@@ -21,6 +21,7 @@ from skcalib.conformal._cross_regression import (
     CrossConformalRegressor,
     _row_quantiles,
 )
+from skcalib.conformal.scores import NormalizedResidualScore
 from skcalib.metrics import interval_coverage_score, mean_interval_width
 from skcalib.utils._array_api import get_namespace_and_device, move_to, to_numpy
 from skcalib.utils._testing import array_api_combinations, skip_if_unavailable
@@ -438,6 +439,10 @@ def test_errors_name_the_problem():
         CrossConformalRegressor(cv="split").fit(X, y)
     with pytest.raises(ValueError, match="conformity_score"):
         CrossConformalRegressor(conformity_score="lac").fit(X, y)
+    with pytest.raises(ValueError, match="conformity_score"):
+        CrossConformalRegressor(conformity_score="normalized").fit(X, y)
+    with pytest.raises(ValueError, match="does not support NormalizedResidualScore"):
+        CrossConformalRegressor(conformity_score=NormalizedResidualScore()).fit(X, y)
     with pytest.raises(ValueError, match="requires y"):
         CrossConformalRegressor().fit(X, None)
     with pytest.raises(ValueError, match="No sample is in the test part"):

@@ -13,7 +13,13 @@ from ._classification import (
     RAPSScore,
     TopKScore,
 )
-from ._regression import AbsoluteResidualScore, BaseRegressionScore, GammaScore
+from ._regression import (
+    AbsoluteResidualScore,
+    BaseRegressionScore,
+    CQRScore,
+    GammaScore,
+    NormalizedResidualScore,
+)
 
 __all__ = [
     "APSScore",
@@ -21,8 +27,10 @@ __all__ = [
     "BaseClassificationScore",
     "BaseConformityScore",
     "BaseRegressionScore",
+    "CQRScore",
     "GammaScore",
     "LACScore",
+    "NormalizedResidualScore",
     "RAPSScore",
     "TopKScore",
     "resolve_conformity_score",

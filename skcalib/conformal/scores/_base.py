@@ -52,8 +52,9 @@ def resolve_conformity_score(conformity_score, *, task="classification"):
     ----------
     conformity_score : str or BaseConformityScore
         An alias (for classification: ``"lac"``, ``"aps"``, ``"raps"``,
-        ``"topk"``; for regression: ``"absolute"``, ``"gamma"``) or a score
-        instance, which is cloned (the caller's object is never modified).
+        ``"topk"``; for regression: ``"absolute"``, ``"gamma"``,
+        ``"normalized"``) or a score instance, which is cloned (the caller's
+        object is never modified).
     task : {"classification", "regression"}, default="classification"
         Which family of scores the alias refers to.
 

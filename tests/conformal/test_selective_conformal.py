@@ -32,7 +32,6 @@ from sklearn.model_selection import GroupShuffleSplit, ShuffleSplit
 from sklearn.naive_bayes import GaussianNB
 from sklearn.svm import LinearSVC
 from sklearn.utils._param_validation import InvalidParameterError
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skcalib.conformal._selective import (
     SelectiveConformalClassifier,
@@ -454,42 +453,8 @@ def test_fit_errors():
 # --------------------------------------------------------------------------- #
 # scikit-learn and skcalib estimator checks
 # --------------------------------------------------------------------------- #
-_ABSTAINS = (
-    "predict returns abstain_label (-1) where the classifier abstains, by design, "
-    "so predictions are not all among classes_ nor the argmax of predict_proba; "
-    "the instance with abstain_label=None passes this check."
-)
-_MINUS_ONE_IS_A_CLASS = (
-    "scikit-learn's data has classes {-1, 1}, and the default abstain_label=-1 "
-    "is then refused with a ValueError asking for another one; the instance "
-    "with abstain_label=None passes this check."
-)
-
-
-def _expected_failed_checks(estimator):
-    if estimator.abstain_label is None:
-        return {}
-    return {
-        "check_classifiers_train": _ABSTAINS,
-        "check_classifiers_one_label_sample_weights": _ABSTAINS,
-        "check_classifiers_classes": _MINUS_ONE_IS_A_CLASS,
-    }
-
-
-@parametrize_with_checks(
-    [
-        SelectiveConformalClassifier(),
-        SelectiveConformalClassifier(abstain_label=None),
-        SelectiveConformalClassifier(
-            uncertainty="margin", target_risk=0.2, abstain_label=None
-        ),
-    ],
-    expected_failed_checks=_expected_failed_checks,
-)
-def test_sklearn_compatible(estimator, check):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        check(estimator)
+# scikit-learn's checks and skcalib's own run in tests/test_common.py (the
+# instances and the expected failures, with their reasons, are registered there).
 
 
 @pytest.mark.parametrize(
