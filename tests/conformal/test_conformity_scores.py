@@ -495,3 +495,40 @@ def test_long_rows_sorted_by_head_agree_with_full_rows(score, partition, monkeyp
     assert sizes.min() < 128 < sizes.max()  # both kinds of rows
     per_label = score.prediction_sets(p, np.broadcast_to(taus, (1, 600, 3)), u=u)
     np.testing.assert_array_equal(fast, per_label)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("score", SCORES, ids=repr)
+def test_row_blocks_give_the_same_results(score, threads, monkeypatch):
+    """Large NumPy inputs go by row blocks (in threads): bit-identical output."""
+    import skcalib.conformal.scores._classification as module
+    import skcalib.utils._parallel as parallel
+
+    p = _proba(n=90, k=300, scale=2.0)
+    y = _labels(p)
+    u = _u(90)
+    taus = np.array([1.0, 3.0] if isinstance(score, TopKScore) else [0.5, 0.9])
+    per_sample = np.random.default_rng(0).choice(taus, size=(90, 2))
+
+    def outputs():
+        return (
+            score.conformity_scores(p, y, u=u),
+            score.label_scores(p, u=u),
+            score.prediction_sets(p, taus, u=u),
+            score.prediction_sets(p, per_sample, u=u),
+        )
+
+    whole = outputs()
+    calls = []
+    monkeypatch.setattr(module, "_BLOCK_ENTRIES", 7 * 300)  # blocks of 7 rows
+    monkeypatch.setattr(parallel, "effective_n_threads", lambda: threads)
+    original = parallel.by_row_blocks
+
+    def counting(*args, **kwargs):
+        calls.append(kwargs["block_rows"])
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(module, "by_row_blocks", counting)
+    for a, b in zip(whole, outputs(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert calls == [7, 7, 7, 7]

@@ -30,6 +30,7 @@ from ...utils._array_api import (
     move_to,
     partition_rows,
 )
+from ...utils._parallel import by_row_blocks
 from ...utils._sklearn_compat import Interval, StrOptions
 from ...utils._validation import check_confidence_level
 from ._base import BaseConformityScore
@@ -47,8 +48,9 @@ _RAPS_LAMBDA_GRID = (0.001, 0.01, 0.1, 0.2, 0.5)
 # The conformity score of a calibration sample whose true label is among the
 # _HEAD_WIDTH most probable labels only needs those labels sorted.
 _HEAD_WIDTH = 128
-# Row blocks of the partition that selects those labels (NumPy), in entries.
-_BLOCK_ENTRIES = 1 << 21
+# NumPy inputs go by row blocks of about this many entries (cache-sized), in
+# threads; the kernels are row-wise, so the results do not change.
+_BLOCK_ENTRIES = 1 << 18
 
 
 # --------------------------------------------------------------------------- #
@@ -189,18 +191,10 @@ def _largest_sorted(y_prob, width, xp):
     """The ``width`` largest entries of each row, in decreasing order.
 
     A partition (selection) of each row and a sort of the selected entries
-    only. With NumPy the rows go by blocks of about ``_BLOCK_ENTRIES``
-    entries, so that the partition's working copy stays in cache.
+    only.
     """
-    n, k = y_prob.shape
-    position = k - width
-    block = max(1, _BLOCK_ENTRIES // k) if is_numpy_namespace(xp) else n
-    parts = [
-        partition_rows(y_prob[start : start + block, :], position, xp=xp)[:, position:]
-        for start in range(0, n, block)
-    ]
-    head = parts[0] if len(parts) == 1 else xp.concat(parts, axis=0)
-    return _sort_desc(head, xp)
+    position = y_prob.shape[1] - width
+    return _sort_desc(partition_rows(y_prob, position, xp=xp)[:, position:], xp)
 
 
 def _merge_rows(mask, subset, out, xp):
@@ -357,7 +351,9 @@ class BaseClassificationScore(BaseConformityScore):
             u = _check_u(
                 u, y_prob.shape[0], y_prob.dtype, xp=xp, device=dev, name=repr(self)
             )
-        return self._conformity_scores(y_prob, y, u, xp=xp, device=dev)
+        return self._in_row_blocks(
+            self._conformity_scores, y_prob, (y, u), (True, True), xp=xp, device=dev
+        )
 
     def label_scores(self, y_prob, *, u=None):
         """Score of every candidate label, the statistic that prediction sets threshold.
@@ -379,7 +375,9 @@ class BaseClassificationScore(BaseConformityScore):
             u = _check_u(
                 u, y_prob.shape[0], y_prob.dtype, xp=xp, device=dev, name=repr(self)
             )
-        return self._label_scores(y_prob, u, xp=xp, device=dev)
+        return self._in_row_blocks(
+            self._label_scores, y_prob, (u,), (True,), xp=xp, device=dev
+        )
 
     def prediction_sets(self, y_prob, thresholds, *, u=None):
         """Prediction sets at one or several thresholds, vectorised on the device.
@@ -405,7 +403,35 @@ class BaseClassificationScore(BaseConformityScore):
             u = _check_u(
                 u, y_prob.shape[0], y_prob.dtype, xp=xp, device=dev, name=repr(self)
             )
-        return self._prediction_sets(y_prob, thresholds, u, xp=xp, device=dev)
+        n = y_prob.shape[0]
+        per_row = thresholds.ndim > 1 and thresholds.shape[0] == n
+        return self._in_row_blocks(
+            self._prediction_sets,
+            y_prob,
+            (thresholds, u),
+            (per_row, True),
+            xp=xp,
+            device=dev,
+        )
+
+    def _in_row_blocks(self, kernel, y_prob, args, row_wise, *, xp, device):
+        """``kernel(y_prob, *args, xp=xp, device=device)``, by row blocks with NumPy.
+
+        Every kernel is row-wise, so the result is the same; large NumPy
+        inputs go by blocks of about ``_BLOCK_ENTRIES`` entries, in threads
+        (see :func:`~skcalib.utils._parallel.by_row_blocks`).
+        """
+        n, k = y_prob.shape
+        if not is_numpy_namespace(xp) or n * k <= 2 * _BLOCK_ENTRIES:
+            return kernel(y_prob, *args, xp=xp, device=device)
+        return by_row_blocks(
+            lambda *a: kernel(*a, xp=xp, device=device),
+            (y_prob, *args),
+            (True, *row_wise),
+            n_rows=n,
+            block_rows=max(1, _BLOCK_ENTRIES // k),
+            xp=xp,
+        )
 
     # kernels ------------------------------------------------------------- #
     def _conformity_scores(self, y_prob, y, u, *, xp, device):
