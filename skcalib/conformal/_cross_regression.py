@@ -288,7 +288,8 @@ default=5
     >>> reg = CrossConformalRegressor(cv=10, confidence_level=0.9).fit(X_fit, y_fit)
     >>> reg.predict_interval(X_test).shape
     (500, 2)
-    >>> intervals = reg.predict_interval(X_test, confidence_level=[0.8, 0.95])
+    >>> reg = reg.set_params(confidence_level=[0.8, 0.95])  # no refit
+    >>> intervals = reg.predict_interval(X_test)
     >>> intervals.shape
     (500, 2, 2)
     >>> interval_coverage_score(y_test, intervals)
@@ -548,8 +549,8 @@ default=5
     # ------------------------------------------------------------------ #
     # prediction
     # ------------------------------------------------------------------ #
-    def _levels(self, confidence_level=None):
-        level = self.confidence_level if confidence_level is None else confidence_level
+    def _levels(self):
+        level = self.confidence_level
         return check_confidence_level(level), np.ndim(level) == 0
 
     def _model_predictions(self, X):
@@ -618,15 +619,13 @@ default=5
         """
         return self._point(X, self._model_predictions(X))
 
-    def predict_interval(self, X, confidence_level=None):
+    def predict_interval(self, X):
         """Prediction intervals at ``confidence_level``.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
             Input accepted by the estimator.
-        confidence_level : float or array-like of float, default=None
-            Levels to use instead of the ``confidence_level`` parameter.
 
         Returns
         -------
@@ -637,7 +636,7 @@ default=5
         """
         predictions = self._model_predictions(X)
         xp, dev = get_namespace_and_device(predictions)
-        levels, scalar = self._levels(confidence_level)
+        levels, scalar = self._levels()
         quantiles = self._quantiles(levels)
         self._warn_if_infinite(quantiles, levels)
         score = self.conformity_score_

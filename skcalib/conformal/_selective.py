@@ -454,6 +454,7 @@ class SelectiveConformalClassifier(
         self._cumulative_errors = n_errors
         self._cumulative_accepted = n_accepted
         self.threshold_, accepted, wrong = self._threshold(self.target_risk)
+        self._fitted_target_risk = self.target_risk
         self.calibration_coverage_ = accepted / n
         self.calibration_risk_ = wrong / accepted if accepted else float("nan")
 
@@ -469,8 +470,11 @@ class SelectiveConformalClassifier(
             )
         return u
 
-    def _threshold(self, target_risk):
-        """Threshold at ``target_risk``, with the accepted and wrong counts."""
+    def _threshold(self, target_risk, *, warn=True):
+        """Threshold at ``target_risk``, with the accepted and wrong counts.
+
+        Warns (when ``warn``) if no threshold reaches ``target_risk``.
+        """
         alpha = _check_target_risk(target_risk)
         xp, dev = get_namespace_and_device(self._sorted_uncertainties)
         n_accepted = self._cumulative_accepted
@@ -482,12 +486,15 @@ class SelectiveConformalClassifier(
         position = xp.arange(feasible.shape[0], device=dev)
         last = int(xp.max(xp.where(feasible, position, -xp.ones_like(position))))
         if last < 0:
+            if not warn:
+                return -math.inf, 0, 0
             warnings.warn(
                 f"No threshold keeps the error rate among accepted predictions "
                 f"at target_risk={alpha}: no calibration threshold has (errors + "
                 f"1) / accepted <= {alpha} (this needs at least "
-                f"{math.ceil(1 / alpha)} accepted calibration samples; there are "
-                f"{feasible.shape[0]}), so every prediction abstains. Raise "
+                f"{math.ceil(1 / alpha)} accepted calibration samples, out of "
+                f"{feasible.shape[0]} calibration samples), so every prediction "
+                "abstains. Raise "
                 "target_risk, calibrate on more samples or use a more accurate "
                 "estimator.",
                 UserWarning,
@@ -499,6 +506,11 @@ class SelectiveConformalClassifier(
             int(n_accepted[last]),
             int(n_errors[last]),
         )
+
+    def _current_threshold(self):
+        """Threshold at the current ``target_risk`` (fit warned for its own)."""
+        warn = self.target_risk != self._fitted_target_risk
+        return self._threshold(self.target_risk, warn=warn)[0]
 
     def predict_proba(self, X):
         """Class probabilities of the underlying estimator.
@@ -545,7 +557,7 @@ class SelectiveConformalClassifier(
             ``predict_uncertainty(X) <= threshold``, in the namespace and
             device of the estimator's probabilities.
         """
-        return self.predict_uncertainty(X) <= self._threshold(self.target_risk)[0]
+        return self.predict_uncertainty(X) <= self._current_threshold()
 
     def predict(self, X):
         """Predicted labels, ``abstain_label`` where the classifier abstains.
@@ -567,8 +579,7 @@ class SelectiveConformalClassifier(
         labels = self.classes_[to_numpy(xp.argmax(proba, axis=1))]
         if self.abstain_label is None:
             return labels
-        threshold = self._threshold(self.target_risk)[0]
-        accepted = to_numpy(self._uncertainty_of(proba) <= threshold)
+        accepted = to_numpy(self._uncertainty_of(proba) <= self._current_threshold())
         abstain = np.asarray(self.abstain_label)
         kinds = {labels.dtype.kind, abstain.dtype.kind}
         same_kind = kinds <= set("iuf") or kinds == {"U"}
@@ -599,8 +610,7 @@ class SelectiveConformalClassifier(
         proba = self.predict_proba(X)
         xp, _ = get_namespace_and_device(proba)
         labels = self.classes_[to_numpy(xp.argmax(proba, axis=1))]
-        threshold = self._threshold(self.target_risk)[0]
-        accepted = to_numpy(self._uncertainty_of(proba) <= threshold)
+        accepted = to_numpy(self._uncertainty_of(proba) <= self._current_threshold())
         y = to_numpy(y) if hasattr(y, "__array_namespace__") else np.asarray(y)
         risk = selective_risk(y, labels, accepted=accepted, sample_weight=sample_weight)
         return 1 - risk

@@ -384,22 +384,25 @@ def test_minmax_coverage_many_splits():
 # --------------------------------------------------------------------------- #
 # levels, warnings, errors
 # --------------------------------------------------------------------------- #
-def test_confidence_level_list_override_and_fit_time_quantiles():
+def test_confidence_level_list_at_predict_time_and_fit_time_quantiles():
     X, y = make_regression(n_samples=300, n_features=4, noise=5.0, random_state=0)
     reg = CrossConformalRegressor(confidence_level=0.9).fit(X, y)
     single = reg.predict_interval(X[:20])
     assert single.shape == (20, 2)
     assert np.ndim(reg.quantiles_) == 0
-    stacked = reg.predict_interval(X[:20], confidence_level=[0.5, 0.9, 0.99])
+    stacked = reg.set_params(confidence_level=[0.5, 0.9, 0.99]).predict_interval(X[:20])
     assert stacked.shape == (20, 2, 3)
     np.testing.assert_allclose(stacked[:, :, 1], single)
     reg.set_params(confidence_level=[0.5, 0.9, 0.99])
     np.testing.assert_array_equal(reg.predict_interval(X[:20]), stacked)
     assert np.all(np.diff(mean_interval_width(stacked)) > 0)
     assert np.all(stacked[:, 0, :] <= stacked[:, 1, :])
-    assert reg.predict_interval(X[:20], confidence_level=0.9).shape == (20, 2)
+    assert reg.set_params(confidence_level=0.9).predict_interval(X[:20]).shape == (
+        20,
+        2,
+    )
     with pytest.raises(ValueError, match="confidence_level"):
-        reg.predict_interval(X[:2], confidence_level=1.5)
+        reg.set_params(confidence_level=1.5).predict_interval(X[:2])
 
 
 @pytest.mark.parametrize("method", ["plus", "minmax", "base"])
@@ -413,7 +416,9 @@ def test_too_small_calibration_warns_and_is_infinite(method):
     assert np.all(np.isneginf(intervals[:, 0])) and np.all(np.isposinf(intervals[:, 1]))
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        assert np.all(np.isfinite(reg.predict_interval(X[:5], confidence_level=0.8)))
+        assert np.all(
+            np.isfinite(reg.set_params(confidence_level=0.8).predict_interval(X[:5]))
+        )
 
 
 def test_bootstrap_samples_never_out_of_bag_warn_and_do_not_calibrate():
@@ -610,12 +615,13 @@ def test_selection_and_sort_paths_agree(monkeypatch):
     X, y, X_test = _positive_data(seed=6)
     reg = CrossConformalRegressor(_tree(), cv=5).fit(X, y)
     levels = [0.5, 0.6, 0.7, 0.8, 0.9]  # more levels than selections: one sort
-    together = reg.predict_interval(X_test, confidence_level=levels)
+    together = reg.set_params(confidence_level=levels).predict_interval(X_test)
     for j, level in enumerate(levels):
         np.testing.assert_array_equal(
-            together[:, :, j], reg.predict_interval(X_test, confidence_level=level)
+            together[:, :, j],
+            reg.set_params(confidence_level=level).predict_interval(X_test),
         )
     monkeypatch.setattr(cross_module, "_partition", None)  # array-api-extra < 0.9.1
     np.testing.assert_array_equal(
-        reg.predict_interval(X_test, confidence_level=levels), together
+        reg.set_params(confidence_level=levels).predict_interval(X_test), together
     )

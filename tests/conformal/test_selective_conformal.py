@@ -113,14 +113,17 @@ def test_no_feasible_threshold_abstains_everywhere_with_warning(passthrough):
     assert clf.threshold_ == -math.inf
     assert clf.calibration_coverage_ == 0
     assert math.isnan(clf.calibration_risk_)
-    with pytest.warns(UserWarning, match="every prediction abstains"):
-        assert not clf.accept(P).any()
-    with pytest.warns(UserWarning, match="every prediction abstains"):
-        np.testing.assert_array_equal(clf.predict(P), np.full(8, -1))
+    # fit warned: predicting at the fitted target_risk does not warn again
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        with pytest.warns(UndefinedMetricWarning):
-            assert math.isnan(clf.score(P, TINY_Y))
+        warnings.simplefilter("error", UserWarning)
+        assert not clf.accept(P).any()
+        np.testing.assert_array_equal(clf.predict(P), np.full(8, -1))
+    with pytest.warns(UndefinedMetricWarning):
+        assert math.isnan(clf.score(P, TINY_Y))
+    # another infeasible target_risk set after fit warns when predicting
+    clf.set_params(target_risk=0.15)
+    with pytest.warns(UserWarning, match=r"target_risk=0.15.*out of 8 calibration"):
+        assert not clf.accept(P).any()
 
 
 def test_too_few_calibration_samples_warn(passthrough):
