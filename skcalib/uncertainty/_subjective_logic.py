@@ -104,7 +104,8 @@ def _dissonance(belief, xp):
     block = max(1, _DISSONANCE_BLOCK // (k * k))
     parts = []
     for start in range(0, n, block):
-        b = belief[start : start + block, :]
+        stop = min(start + block, n)
+        b = belief[start:stop, :]
         bx, by = b[:, :, None], b[:, None, :]
         pair = bx + by
         positive = pair > 0
@@ -115,7 +116,7 @@ def _dissonance(belief, xp):
         )
         # Bal(x, x) = 1 where b_x > 0: remove the diagonal term b_x Bal(x, x).
         weighted = xp.sum(by * balance, axis=2) - b
-        others = total[start : start + block, None] - b
+        others = total[start:stop, None] - b
         has_others = others > 0
         term = xp.where(
             has_others,
