@@ -363,6 +363,7 @@ class SubjectiveLogicClassifier(_SkcalibTagsMixin, ClassifierMixin, BaseEstimato
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.array_api_support = True
+        tags.input_tags.positive_only = self.evidence == "identity"
         return tags
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -384,31 +385,23 @@ class SubjectiveLogicClassifier(_SkcalibTagsMixin, ClassifierMixin, BaseEstimato
         self : object
             The fitted classifier.
         """
-        if y is not None and getattr(y, "ndim", np.ndim(y)) == 2:
-            if tuple(y.shape if hasattr(y, "shape") else np.shape(y))[1:] == (1,):
-                warnings.warn(
-                    "A column-vector y was passed when a 1d array was expected. "
-                    "Please change the shape of y to (n_samples,), for example "
-                    "using ravel().",
-                    DataConversionWarning,
-                    stacklevel=2,
-                )
+        y_shape = getattr(y, "shape", None)
+        if y_shape is None and y is not None:
+            y_shape = np.asarray(y).shape
+        if y_shape is not None and len(y_shape) == 2 and y_shape[1] == 1:
+            warnings.warn(
+                "A column-vector y was passed when a 1d array was expected. "
+                "Please change the shape of y to (n_samples,), for example "
+                "using ravel().",
+                DataConversionWarning,
+                stacklevel=2,
+            )
         X, y_np, xp, device = BaseScoreCalibrator._validate_fit_data(self, X, y)
         self._fit_placement = (xp.__name__, str(device))
         self.n_features_in_ = 1 if X.ndim == 1 else X.shape[1]
         self._check_input_kind(X, xp=xp)
         logits = self._to_logits(X, xp=xp)
-        if (
-            self.reject_label is not None
-            and np.isin(
-                np.asarray([self.reject_label], dtype=object), self.classes_
-            ).any()
-        ):
-            raise ValueError(
-                f"reject_label={self.reject_label!r} is one of the classes "
-                f"{self.classes_.tolist()[:10]}; choose a label that is not, or "
-                "None."
-            )
+        self._check_reject_label()
         y_idx = move_to(encode_labels(y_np, self.classes_), xp=xp, device=device)
         sample_weight = check_sample_weight(
             sample_weight, X.shape[0], xp=xp, device=device, dtype=logits.dtype
@@ -432,6 +425,18 @@ class SubjectiveLogicClassifier(_SkcalibTagsMixin, ClassifierMixin, BaseEstimato
             belief, confusion, accepted, correct, y_idx, weight, xp
         )
         return self
+
+    def _check_reject_label(self):
+        """``reject_label`` must differ from every class (or be None)."""
+        if self.reject_label is None:
+            return
+        as_object = np.asarray([self.reject_label], dtype=object)
+        if np.isin(as_object, self.classes_).any():
+            raise ValueError(
+                f"reject_label={self.reject_label!r} is one of the classes "
+                f"{self.classes_.tolist()[:10]}; choose a label that is not, or "
+                "None."
+            )
 
     def _fit_ignorance_threshold(self, ignorance, sample_weight, xp):
         if self.ignorance_threshold is not None:
@@ -667,9 +672,10 @@ class SubjectiveLogicClassifier(_SkcalibTagsMixin, ClassifierMixin, BaseEstimato
         if self.reject_label is None:
             return labels
         reject = np.asarray(self.reject_label)
-        kinds = {labels.dtype.kind, reject.dtype.kind}
-        same_kind = kinds <= set("iuf") or kinds == {"U"}
-        dtype = np.result_type(labels, reject) if same_kind else object
+        # Numbers with numbers and strings with strings keep a plain dtype.
+        numeric = labels.dtype.kind in "iuf" and reject.dtype.kind in "iuf"
+        text = labels.dtype.kind == reject.dtype.kind == "U"
+        dtype = np.result_type(labels, reject) if numeric or text else object
         return np.where(to_numpy(rejected), reject.astype(dtype), labels.astype(dtype))
 
     def predict_set(self, X):

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from sklearn import config_context
 from sklearn.base import clone
-from sklearn.exceptions import NotFittedError
+from sklearn.exceptions import DataConversionWarning, NotFittedError
 from sklearn.utils._param_validation import InvalidParameterError
 
 from skcalib.base import get_skcalib_tags
@@ -269,16 +269,19 @@ def test_thresholds_reach_targets_on_held_out_data(params):
     assert rates["set_coverage"] > rates["confused_top_accuracy"] + 0.1
 
 
-@pytest.mark.slow
-def test_single_accuracy_over_many_splits():
-    """Over 30 random splits the mean held-out accuracy sits at the target."""
-    accuracies = []
+def test_targets_on_average_over_many_splits():
+    """Over 30 random splits the mean held-out rates sit at their targets."""
+    accuracies, rejections = [], []
     for seed in range(30):
         X, y = _data(8000, n_classes=3, random_state=100 + seed)
         clf = SubjectiveLogicClassifier(tpr=0.9, target_accuracy=0.93)
         clf.fit(X[:4000], y[:4000])
-        accuracies.append(_held_out_rates(clf, X[4000:], y[4000:])["single_accuracy"])
+        rates = _held_out_rates(clf, X[4000:], y[4000:])
+        accuracies.append(rates["single_accuracy"])
+        rejections.append(rates["rejection"])
+    # Standard errors of the means: about 0.0013 for both.
     assert abs(np.mean(accuracies) - 0.93) < 0.006
+    assert abs(np.mean(rejections) - 0.1) < 0.006
 
 
 def test_ignorance_is_larger_for_far_ood_logits():
@@ -478,7 +481,18 @@ def test_mixing_namespaces_is_a_clear_error():
 def test_tags():
     tags = get_skcalib_tags(SubjectiveLogicClassifier())
     assert (tags.family, tags.input_kind) == ("uncertainty", "logits")
-    assert SubjectiveLogicClassifier().__sklearn_tags__().array_api_support
+    sk_tags = SubjectiveLogicClassifier().__sklearn_tags__()
+    assert sk_tags.array_api_support and not sk_tags.input_tags.positive_only
+    identity = SubjectiveLogicClassifier(evidence="identity").__sklearn_tags__()
+    assert identity.input_tags.positive_only
+
+
+def test_column_vector_y_warns_and_is_raveled():
+    X, y = _data(300)
+    with pytest.warns(DataConversionWarning, match="column-vector y"):
+        column = SubjectiveLogicClassifier().fit(X, y[:, None])
+    flat = SubjectiveLogicClassifier().fit(X, y)
+    assert column.confusion_threshold_ == flat.confusion_threshold_
 
 
 @pytest.mark.parametrize(
