@@ -47,33 +47,33 @@ def _top2(scores):
 def _bracketed_newton(derivatives, lo, hi, x0):
     """Maximise concave functions of one variable on ``[lo, hi]``, elementwise.
 
-    ``derivatives(x)`` returns the first and second derivatives (the second
-    negative) at the array ``x``. Newton steps are kept inside a bracket of
-    the root of the first derivative (bisection when they leave it), so the
-    iteration converges whatever the curvature.
+    ``derivatives(x, sel)`` returns the first and second derivatives (the
+    second negative) of the functions ``sel`` (an index array) at ``x``. Newton
+    steps are kept inside a bracket of the root of the first derivative
+    (bisection when they leave it), so the iteration converges whatever the
+    curvature; only the functions not yet converged are evaluated.
     """
-    d_lo, _ = derivatives(np.full_like(x0, lo))
-    d_hi, _ = derivatives(np.full_like(x0, hi))
-    at_lo, at_hi = d_lo <= 0, d_hi >= 0
-    a = np.full_like(x0, lo)
-    b = np.full_like(x0, hi)
+    everything = np.arange(x0.shape[0])
+    d_lo, _ = derivatives(np.full_like(x0, lo), everything)
+    d_hi, _ = derivatives(np.full_like(x0, hi), everything)
     x = np.clip(x0, lo, hi)
-    active = ~(at_lo | at_hi)
+    x = np.where(d_lo <= 0, lo, np.where(d_hi >= 0, hi, x))
+    sel = np.flatnonzero((d_lo > 0) & (d_hi < 0))
+    a = np.full(sel.shape[0], lo)
+    b = np.full(sel.shape[0], hi)
     for _ in range(_NEWTON_ITER):
-        if not active.any():
+        if sel.shape[0] == 0:
             break
-        d1, d2 = derivatives(x)
-        a = np.where(active & (d1 > 0), x, a)
-        b = np.where(active & (d1 <= 0), x, b)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            step = np.where(d2 < 0, -d1 / d2, 0.0)
-        new = x + step
-        outside = ~((new > a) & (new < b))
-        new = np.where(outside, 0.5 * (a + b), new)
-        moved = np.abs(new - x)
-        x = np.where(active, new, x)
-        active &= (moved > _NEWTON_TOL) & (b - a > _NEWTON_TOL)
-    return np.where(at_lo, lo, np.where(at_hi, hi, x))
+        xs = x[sel]
+        d1, d2 = derivatives(xs, sel)
+        a = np.where(d1 > 0, xs, a)
+        b = np.where(d1 <= 0, xs, b)
+        new = xs - d1 / np.where(d2 < 0, d2, -np.inf)
+        new = np.where((new > a) & (new < b), new, 0.5 * (a + b))
+        x[sel] = new
+        going = (np.abs(new - xs) > _NEWTON_TOL) & (b - a > _NEWTON_TOL)
+        sel, a, b = sel[going], a[going], b[going]
+    return x
 
 
 class TopTwoCrowdAggregator(_SkcalibTagsMixin, BaseEstimator):
@@ -376,9 +376,10 @@ class TopTwoCrowdAggregator(_SkcalibTagsMixin, BaseEstimator):
             r_g = np.where(is_g, r[None, :], 0.0)
             r_h = np.where(is_h, r[None, :], 0.0)
 
-            def derivatives(x, r_g=r_g, r_h=r_h):
-                tg = r_g / (1 + r_g * x[:, None])
-                th = r_h / (1 + r_h * (1 - x)[:, None])
+            def derivatives(x, sel, r_g=r_g, r_h=r_h):
+                rg, rh = r_g[sel], r_h[sel]
+                tg = rg / (1 + rg * x[:, None])
+                th = rh / (1 + rh * (1 - x)[:, None])
                 return (
                     tg.sum(axis=1) - th.sum(axis=1),
                     -(tg**2).sum(axis=1) - (th**2).sum(axis=1),
@@ -404,12 +405,13 @@ class TopTwoCrowdAggregator(_SkcalibTagsMixin, BaseEstimator):
             q[:, None],
             np.where(idx == h[:, None], (1 - q)[:, None], 0.0),
         )
-        d = np.where(observed, c - 1 / n_classes, 0.0)
+        d = np.where(observed, c - 1 / n_classes, 0.0).T
         has_answers = observed.any(axis=0)
 
-        def derivatives(x):
-            t = d / (1 / n_classes + x[None, :] * d)
-            return t.sum(axis=0), -(t**2).sum(axis=0)
+        def derivatives(x, sel):
+            ds = d[sel]
+            t = ds / (1 / n_classes + x[:, None] * ds)
+            return t.sum(axis=1), -(t**2).sum(axis=1)
 
         new_p = _bracketed_newton(derivatives, _P_MIN, _P_MAX, p)
         return np.where(has_answers, new_p, _P_MIN)
