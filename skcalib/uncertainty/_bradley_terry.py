@@ -228,7 +228,7 @@ class BradleyTerryConfidence(_SkcalibTagsMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ input
     @staticmethod
-    def _check_pairs(pairs, n_items, *, xp, device):
+    def _check_pairs(pairs, n_items, *, xp, device, fit=False):
         """Validate item-index pairs; return ``(first, second, n_items)``."""
         pairs = _as_array(pairs) if not sp.issparse(pairs) else pairs
         if sp.issparse(pairs) or isinstance(pairs, np.ndarray):
@@ -269,7 +269,7 @@ class BradleyTerryConfidence(_SkcalibTagsMixin, BaseEstimator):
             )
         first, second = pairs[:, 0], pairs[:, 1]
         same = first == second
-        if bool(xp.any(same)):
+        if fit and bool(xp.any(same)):
             row = int(to_numpy(xp.argmax(xp.astype(same, xp.int8))))
             raise ValueError(
                 f"pairs compares an item with itself (row {row}: item "
@@ -395,7 +395,7 @@ class BradleyTerryConfidence(_SkcalibTagsMixin, BaseEstimator):
         x = xp.zeros_like(b)
         if b_norm == 0:
             return x
-        eta = min(0.5, math.sqrt(b_norm))
+        eta = min(0.1, b_norm)
         r = b
         z = r / diag
         p = z
@@ -463,9 +463,15 @@ class BradleyTerryConfidence(_SkcalibTagsMixin, BaseEstimator):
         self : BradleyTerryConfidence
             Fitted estimator.
         """
-        xp, device = get_namespace_and_device(_as_array(pairs))
+        xp, device = get_namespace_and_device(
+            *(
+                a
+                for a in (pairs, y, sample_weight)
+                if array_api_compat.is_array_api_obj(a)
+            )
+        )
         first, second, n_items = self._check_pairs(
-            pairs, self.n_items, xp=xp, device=device
+            pairs, self.n_items, xp=xp, device=device, fit=True
         )
         n = first.shape[0]
         y_in = None if y is None else move_to(_as_array(y), xp=xp, device=device)
