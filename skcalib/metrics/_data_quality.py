@@ -71,6 +71,12 @@ def el2n_score(y_true, y_prob, *, labels=None, pos_label=None):
     if not array_api_compat.is_array_api_obj(y_prob):
         y_prob = np.asarray(y_prob)
     xp, dev = get_namespace_and_device(y_prob)
+    if y_prob.ndim not in (1, 2, 3):
+        raise ValueError(
+            "y_prob must have 1, 2 or 3 dimensions ((n_samples,), (n_samples, "
+            "n_classes) or (n_models, n_samples, n_classes)), got an array of shape "
+            f"{tuple(y_prob.shape)}."
+        )
     is_stack = y_prob.ndim == 3
     if not is_stack:
         y_idx, proba, _, _ = check_proba_targets(
