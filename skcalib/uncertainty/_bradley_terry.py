@@ -137,7 +137,7 @@ class BradleyTerryConfidence(_SkcalibTagsMixin, BaseEstimator):
 
     See Also
     --------
-    TopTwoCrowdAggregator : aggregates multiple-choice crowd answers.
+    TopTwoCrowdAggregator : Aggregates multiple-choice crowd answers.
 
     Notes
     -----
@@ -513,6 +513,7 @@ class BradleyTerryConfidence(_SkcalibTagsMixin, BaseEstimator):
         Returns
         -------
         logit : array of shape (n_pairs,)
+            ``scores_[a] - scores_[b]``, in the namespace of ``pairs``.
         """
         check_is_fitted(self)
         xp, device = get_namespace_and_device(_as_array(pairs), self.scores_)

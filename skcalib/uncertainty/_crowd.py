@@ -96,8 +96,8 @@ class TopTwoCrowdAggregator(_SkcalibTagsMixin, BaseEstimator):
     among the ``K`` choices; answers are independent given the parameters.
     The *confusion probability* of the task is ``1 - q_i``.
 
-    **Algorithm.** Stage 1 and stage 2 follow the paper and its reference
-    implementation:
+    **Algorithm.** Stages 1 and 2 follow the paper and the authors' reference
+    implementation (MATLAB, github.com/Hyeonsu-Jeong/TopTwo):
 
     1. *Spectral stage.* For each threshold ``k = 1 .. K - 1`` the answers
        become a tasks x workers matrix of ``-1`` (answer among the first
@@ -112,32 +112,30 @@ class TopTwoCrowdAggregator(_SkcalibTagsMixin, BaseEstimator):
        largest entries are the initial top two, and each worker's initial
        reliability is ``(f_j - 2/K) / (1 - 2/K)``, ``f_j`` the fraction of its
        answers among the initial top two.
-    2. *Maximum likelihood stage.* Given the reliabilities, each task's top
-       two maximise its likelihood,
+    2. *Maximum likelihood stage* (the *task step*, given the reliabilities
+       ``p``). Each ``q_i`` starts from the moment estimate
+       ``1/K + sum_j p_j ([a_ij = g_i] - 1/K) / sum_j p_j^2`` at the top two
+       ``(g_i, h_i)`` of the reliability-weighted vote (the paper's stage-1
+       estimate of ``q_i``, with the reliabilities in place of the spectral
+       vector), then the top two maximise the task's likelihood,
        ``(g_i, h_i) = argmax_{a != b} sum_{j: a_ij = a} log(1 + K q_i p_j / (1 - p_j))
        + sum_{j: a_ij = b} log(1 + K (1 - q_i) p_j / (1 - p_j))``
-       (the paper's stage 2, solved exactly in ``O(K)`` per task).
+       (the paper's stage 2, solved exactly in ``O(K)`` per task). Beyond the
+       paper, this pair maximisation and the exact maximisation over ``q_i``
+       given the pair (concave in one variable, bracketed Newton) then
+       alternate until neither changes.
 
-    Beyond the paper, the estimates are then refined by coordinate ascent on
-    the joint likelihood of all parameters:
-
-    * *task step* (given the reliabilities ``p``): ``q_i`` starts from the
-      moment estimate ``1/K + sum_j p_j ([a_ij = g_i] - 1/K) / sum_j p_j^2``
-      (the paper's stage-1 estimate of ``q_i``, with the reliabilities in
-      place of the spectral vector) at the top two of the reliability-weighted
-      vote, then the exact pair maximisation above and the exact maximisation
-      over ``q_i`` (a concave problem in one variable, solved by bracketed
-      Newton) alternate until neither changes;
-    * *worker step*: each ``p_j`` maximises
-      ``sum_i log((1 - p_j)/K + p_j c_ij)``, ``c_ij`` the probability the task
-      estimates give to the worker's answer among the top two (concave, one
-      variable, bracketed Newton);
-
-    until the reliabilities change by less than ``tol`` (at most ``max_iter``
-    worker steps; ``max_iter=0`` keeps the stage-1 reliabilities). As in the
-    reference implementation, reliabilities are kept in ``[0.001, 0.999]``
-    and ``q_i`` in ``[0.501, 0.999]``, so ``confusion_`` is in
-    ``[0.001, 0.499]``.
+    Beyond the paper, the reliabilities are then refined by coordinate ascent
+    on the joint likelihood: a *worker step* sets each ``p_j`` to the
+    maximiser of ``sum_i log((1 - p_j)/K + p_j c_ij)``, ``c_ij`` the
+    probability the task estimates give to the worker's answer among the top
+    two (concave in one variable, bracketed Newton), and the task step is run
+    again, until no reliability changes by more than ``tol`` (at most
+    ``max_iter`` worker steps; ``max_iter=0`` keeps the stage-1 reliabilities).
+    The results are those of the last task step, a function of ``A`` and the
+    reliabilities only. As in the reference implementation, reliabilities are
+    kept in ``[0.001, 0.999]`` and ``q_i`` in ``[0.501, 0.999]``, so
+    ``confusion_`` is in ``[0.001, 0.499]``.
 
     Parameters
     ----------
@@ -174,7 +172,7 @@ class TopTwoCrowdAggregator(_SkcalibTagsMixin, BaseEstimator):
 
     See Also
     --------
-    BradleyTerryConfidence : confidence scores from pairwise preferences.
+    BradleyTerryConfidence : Confidence scores from pairwise preferences.
 
     Notes
     -----
