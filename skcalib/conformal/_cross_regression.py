@@ -3,16 +3,12 @@
 import warnings
 from numbers import Integral, Real
 
-import array_api_extra as xpx
 import numpy as np
-from array_api_compat import numpy as np_compat
 from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, MetaEstimatorMixin
 from sklearn.frozen import FrozenEstimator
-from sklearn.linear_model import LinearRegression
 from sklearn.model_selection import LeaveOneOut, check_cv
-from sklearn.utils import check_random_state, indexable
-from sklearn.utils.validation import check_array, column_or_1d, validate_data
+from sklearn.utils import check_random_state
 
 from ..base import ConformalRegressorMixin
 from ..utils._array_api import (
@@ -20,7 +16,7 @@ from ..utils._array_api import (
     float_dtype,
     get_namespace_and_device,
     move_to,
-    to_numpy,
+    partition_rows,
 )
 from ..utils._sklearn_compat import (
     HasMethods,
@@ -29,16 +25,11 @@ from ..utils._sklearn_compat import (
     _fit_context,
     _safe_indexing,
 )
-from ..utils._validation import check_confidence_level, check_sample_weight
-from ._common import _ConformalFitMixin
-from ._regression import SplitConformalRegressor, _predict
+from ._regression import _ConformalRegressionMixin, _predict
 from .scores import BaseRegressionScore, resolve_conformity_score
 from .scores._regression import ALIASES
 
 __all__ = ["CrossConformalRegressor"]
-
-# Selection without a full sort (array-api-extra >= 0.9.1; else rows are sorted).
-_partition = getattr(xpx, "partition", None)
 
 # Largest (test rows x calibration rows [x models]) block built at once when
 # predicting: bounds the memory of the jackknife+ candidate matrices.
@@ -83,13 +74,12 @@ def _row_quantiles(values, levels, weight, *, xp, device):
     inf = xp.full((n_rows,), xp.inf, dtype=values.dtype, device=device)
     if weight is None:
         ranks = [max(1, _conformal_rank(n, float(level))) for level in levels]
-        if _partition is not None and len(ranks) <= 4:
-            # One O(n) selection per level beats a sort of every row.
+        if len(ranks) <= 4:
+            # One O(n) selection per level beats a sort of every row (a sort
+            # per level without array-api-extra's partition).
             return xp.stack(
                 [
-                    _partition(values, r - 1, axis=1, xp=xp)[:, r - 1]
-                    if r <= n
-                    else inf
+                    partition_rows(values, r - 1, xp=xp)[:, r - 1] if r <= n else inf
                     for r in ranks
                 ],
                 axis=1,
@@ -119,7 +109,10 @@ def _row_quantiles(values, levels, weight, *, xp, device):
 
 
 class CrossConformalRegressor(
-    _ConformalFitMixin, ConformalRegressorMixin, MetaEstimatorMixin, BaseEstimator
+    _ConformalRegressionMixin,
+    ConformalRegressorMixin,
+    MetaEstimatorMixin,
+    BaseEstimator,
 ):
     """Cross-conformal regressor: CV+, jackknife+ and jackknife+-after-bootstrap.
 
@@ -334,32 +327,10 @@ default=5
         self.random_state = random_state
         self.n_jobs = n_jobs
 
-    # The split-conformal quantiles of the scores (thresholds of "minmax" and
-    # "base") and the too-small-calibration warning are those of the split
-    # regressor, on the same attributes.
-    _quantiles = SplitConformalRegressor._quantiles
-    _warn_if_infinite = SplitConformalRegressor._warn_if_infinite
-
-    def _default_estimator(self):
-        return LinearRegression()
-
     def _splitter(self):
         if isinstance(self.cv, str):
             return LeaveOneOut() if self.cv == "loo" else None
         return check_cv(self.cv)
-
-    def get_metadata_routing(self):
-        """Metadata routing of this estimator (see scikit-learn's User Guide).
-
-        ``sample_weight`` is consumed by the predictor itself (weighted
-        calibration); other fit parameters go to the estimator's ``fit``, and
-        ``groups`` to the splitter's ``split``.
-
-        Returns
-        -------
-        routing : MetadataRouter
-        """
-        return self._router(self._splitter())
 
     def _splits(self, X, y, n_samples, split_params):
         """``(train, test)`` row indices of every split."""
@@ -402,36 +373,18 @@ default=5
         self : object
             The fitted predictor.
         """
-        if y is None:
-            raise ValueError(
-                f"{type(self).__name__} requires y to be passed, but the target y "
-                "is None."
-            )
+        X, y, sw = self._validate_fit_data(X, y, sample_weight)
         if isinstance(self._get_estimator(), FrozenEstimator):
             raise ValueError(
                 "CrossConformalRegressor fits one model per split and cannot use a "
                 "FrozenEstimator; use SplitConformalRegressor for a fitted model."
             )
-        X, y = indexable(X, y)
-        validate_data(self, X, skip_check_array=True)
-        y = column_or_1d(
-            check_array(
-                to_numpy(y) if hasattr(y, "__array_namespace__") else y,
-                ensure_2d=False,
-                dtype="numeric",
-                input_name="y",
-            ),
-            warn=True,
-        ).astype(np.float64, copy=False)
         n_samples = y.shape[0]
         if n_samples < 2:
             raise ValueError(
                 f"{type(self).__name__} needs at least 2 samples to cross-fit, got "
                 f"n_samples={n_samples}."
             )
-        sw = check_sample_weight(
-            sample_weight, n_samples, xp=np_compat, device="cpu", dtype=np.float64
-        )
         score = resolve_conformity_score(self.conformity_score, task="regression")
         if score._needs_tuning():
             raise ValueError(
@@ -480,20 +433,7 @@ default=5
         self.oob_mask_ = mask[rows]
         self._method, self._agg_function = self.method, self.agg_function
         oof = self._fit_leave_out(X, splits, n_samples, disjoint)
-        xp, dev = get_namespace_and_device(oof)
-        self.conformity_score_ = score
-        self.conformity_scores_ = score.conformity_scores(
-            move_to(y[rows], xp=xp, device=dev), oof
-        )
-        dtype = self.conformity_scores_.dtype
-        self._calibration_weight = (
-            None
-            if sw is None
-            else xp.astype(move_to(sw[rows], xp=xp, device=dev), dtype)
-        )
-        levels, scalar = self._levels()
-        quantiles = self._quantiles(levels)
-        self.quantiles_ = quantiles[0] if scalar else quantiles
+        self._calibrate(score, y, oof, sw, rows)
         return self
 
     def _fit_leave_out(self, X, splits, n_samples, disjoint):
@@ -549,10 +489,6 @@ default=5
     # ------------------------------------------------------------------ #
     # prediction
     # ------------------------------------------------------------------ #
-    def _levels(self):
-        level = self.confidence_level
-        return check_confidence_level(level), np.ndim(level) == 0
-
     def _model_predictions(self, X):
         """Predictions of every split's model, shape (n_samples, n_estimators)."""
         self._check_X(X)
@@ -619,51 +555,35 @@ default=5
         """
         return self._point(X, self._model_predictions(X))
 
-    def predict_interval(self, X):
-        """Prediction intervals at ``confidence_level``.
+    def _interval_inputs(self, X):
+        return self._model_predictions(X)
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Input accepted by the estimator.
-
-        Returns
-        -------
-        intervals : array of shape (n_samples, 2) or (n_samples, 2, n_levels)
-            ``[:, 0]`` the lower and ``[:, 1]`` the upper bounds (closed); the
-            last axis stacks the levels when the confidence level is a list.
-            In the namespace and device of the estimator's predictions.
-        """
-        predictions = self._model_predictions(X)
+    def _intervals(self, X, predictions, levels, quantiles):
+        """Intervals of ``method`` from the predictions of every split's model."""
         xp, dev = get_namespace_and_device(predictions)
-        levels, scalar = self._levels()
-        quantiles = self._quantiles(levels)
-        self._warn_if_infinite(quantiles, levels)
         score = self.conformity_score_
         if self._method == "base":
-            intervals = score.intervals(self._point(X, predictions), quantiles)
-        elif self._method == "minmax":
-            if self._fold_of is not None:  # the models that predict some mu_{-i}
-                leave_out = xp.take(predictions, self._used_models, axis=1)
-                low, high = xp.min(leave_out, axis=1), xp.max(leave_out, axis=1)
-            else:
-                extremes = self._over_calibration(
-                    predictions,
-                    lambda m: xp.stack([xp.min(m, axis=1), xp.max(m, axis=1)], axis=1),
-                )
-                low, high = extremes[:, 0], extremes[:, 1]
-            intervals = xp.stack(
-                [
-                    score.intervals(low, quantiles)[:, 0, :],
-                    score.intervals(high, quantiles)[:, 1, :],
-                ],
-                axis=1,
-            )
-        else:
-            intervals = self._over_calibration(
+            return score.intervals(self._point(X, predictions), quantiles)
+        if self._method == "plus":
+            return self._over_calibration(
                 predictions, lambda m: self._plus_bounds(m, levels, xp=xp, device=dev)
             )
-        return intervals[:, :, 0] if scalar else intervals
+        if self._fold_of is not None:  # the models that predict some mu_{-i}
+            leave_out = xp.take(predictions, self._used_models, axis=1)
+            low, high = xp.min(leave_out, axis=1), xp.max(leave_out, axis=1)
+        else:
+            extremes = self._over_calibration(
+                predictions,
+                lambda m: xp.stack([xp.min(m, axis=1), xp.max(m, axis=1)], axis=1),
+            )
+            low, high = extremes[:, 0], extremes[:, 1]
+        return xp.stack(
+            [
+                score.intervals(low, quantiles)[:, 0, :],
+                score.intervals(high, quantiles)[:, 1, :],
+            ],
+            axis=1,
+        )
 
     def _plus_bounds(self, leave_out, levels, *, xp, device):
         """Jackknife+ bounds from the ``mu_{-i}(x)`` block, (n_rows, 2, n_levels)."""

@@ -1,7 +1,7 @@
 """Conformalized quantile regression (Romano, Patterson and Candès 2019)."""
 
 from decimal import Decimal
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone
@@ -16,11 +16,11 @@ from ..utils._sklearn_compat import (
     HasMethods,
     Interval,
     StrOptions,
-    _check_method_params,
     _fit_context,
     _safe_indexing,
 )
-from ._regression import _predict, _SplitRegressionMixin
+from ._common import CALIBRATION_SIZE_CONSTRAINT, _CalibrationSplitMixin
+from ._regression import _ConformalRegressionMixin, _predict
 from .scores._regression import QUANTILE_ALIASES, CQRScore
 
 __all__ = ["ConformalizedQuantileRegressor"]
@@ -60,7 +60,11 @@ def _quantile_param(estimator, quantile_param):
 
 
 class ConformalizedQuantileRegressor(
-    _SplitRegressionMixin, ConformalRegressorMixin, MetaEstimatorMixin, BaseEstimator
+    _CalibrationSplitMixin,
+    _ConformalRegressionMixin,
+    ConformalRegressorMixin,
+    MetaEstimatorMixin,
+    BaseEstimator,
 ):
     """Conformalized quantile regression (CQR): adaptive intervals with coverage.
 
@@ -218,11 +222,7 @@ class ConformalizedQuantileRegressor(
         "nominal_level": [Interval(Real, 0, 1, closed="neither"), None],
         "point_prediction": [StrOptions({"median", "midpoint"})],
         "quantile_param": [str, None],
-        "calibration_size": [
-            Interval(Real, 0, 1, closed="neither"),
-            Interval(Integral, 1, None, closed="left"),
-            HasMethods(["split", "get_n_splits"]),
-        ],
+        "calibration_size": CALIBRATION_SIZE_CONSTRAINT,
         "random_state": ["random_state"],
     }
 
@@ -331,21 +331,15 @@ class ConformalizedQuantileRegressor(
             taus = [float((1 - decimal_level) / 2), float((1 + decimal_level) / 2)]
             if self.point_prediction == "median":
                 taus.append(0.5)
-            train, rows, params = self._split(X, y, sample_weight, fit_params, rng)
-            X_train = _safe_indexing(X, train)
-            params = _check_method_params(X, params=params, indices=train)
-            self.estimators_ = []
-            for tau in taus:
-                model = clone(estimator).set_params(**{name: tau})
-                model.fit(X_train, y[train], **params)
-                self.estimators_.append(model)
+            train, rows, params = self._split(
+                X, y, sample_weight, None, fit_params, rng
+            )
+            self.estimators_ = [
+                self._fit_estimator(X, y, params, train, **{name: tau}) for tau in taus
+            ]
             self.nominal_level_ = level
             X_cal = _safe_indexing(X, rows)
-        bands = self._bands(X_cal)
-        xp, dev = get_namespace_and_device(bands)
-        self.conformity_score_ = score
-        scores = score.conformity_scores(move_to(y[rows], xp=xp, device=dev), bands)
-        self._calibrate(scores, sw, rows)
+        self._calibrate(score, y, self._bands(X_cal), sw, rows)
         return self
 
     def _bands(self, X):
@@ -362,6 +356,9 @@ class ConformalizedQuantileRegressor(
             [float(level) for level in levels],
             sample_weight=self._calibration_weight,
         )
+
+    def _score_levels(self, levels):
+        return self.conformity_score_.score_levels(levels)
 
     def predict(self, X):
         """Point prediction: the median model, or the midpoint of the quantiles.
@@ -381,27 +378,9 @@ class ConformalizedQuantileRegressor(
         bands = self._bands(X)
         return (bands[:, 0] + bands[:, 1]) / 2
 
-    def predict_interval(self, X):
-        """Prediction intervals at ``confidence_level``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Input accepted by the estimator.
-
-        Returns
-        -------
-        intervals : array of shape (n_samples, 2) or (n_samples, 2, n_levels)
-            ``[:, 0]`` the lower and ``[:, 1]`` the upper bounds (closed); the
-            last axis stacks the levels when ``confidence_level`` is a list.
-            In the namespace and device of the models' predictions.
-        """
+    def _interval_inputs(self, X):
         self._check_X(X)
-        bands = self._bands(X)
-        levels, scalar = self._levels()
-        quantiles = self._quantiles(levels)
-        self._warn_if_infinite(
-            quantiles, levels, self.conformity_score_.score_levels(levels)
-        )
-        intervals = self.conformity_score_.intervals(bands, quantiles)
-        return intervals[:, :, 0] if scalar else intervals
+        return self._bands(X)
+
+    def _intervals(self, X, bands, levels, quantiles):
+        return self.conformity_score_.intervals(bands, quantiles)

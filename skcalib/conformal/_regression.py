@@ -1,17 +1,14 @@
 """Split conformal regressor: prediction intervals with guaranteed coverage."""
 
 import warnings
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
 from array_api_compat import is_array_api_obj
-from array_api_compat import numpy as np_compat
 from sklearn.base import BaseEstimator, MetaEstimatorMixin
-from sklearn.frozen import FrozenEstimator
 from sklearn.linear_model import LinearRegression
-from sklearn.model_selection import ShuffleSplit
-from sklearn.utils import check_random_state, indexable
-from sklearn.utils.validation import check_array, column_or_1d, validate_data
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_array, column_or_1d
 
 from ..base import ConformalRegressorMixin
 from ..utils._array_api import (
@@ -27,8 +24,15 @@ from ..utils._sklearn_compat import (
     _fit_context,
     _safe_indexing,
 )
-from ..utils._validation import check_confidence_level, check_sample_weight
-from ._common import _ConformalFitMixin, is_splitter
+from ._common import (
+    CALIBRATION_SIZE_CONSTRAINT,
+    _CalibrationSplitMixin,
+    _ConformalFitMixin,
+    calibration_size_text,
+    host_sample_weight,
+    min_calibration_size,
+    weights_like,
+)
 from .scores import BaseRegressionScore, resolve_conformity_score
 from .scores._regression import ALIASES
 
@@ -53,39 +57,24 @@ def _predict(estimator, X):
     return y_pred
 
 
-class _SplitRegressionMixin(_ConformalFitMixin):
-    """Fit validation, training/calibration split and thresholds of split regressors.
+class _ConformalRegressionMixin(_ConformalFitMixin):
+    """Fit validation, calibration, thresholds and intervals of the regressors.
 
-    Shared by :class:`SplitConformalRegressor` and
-    :class:`~skcalib.conformal.ConformalizedQuantileRegressor`: subclasses
-    have ``calibration_size`` and ``random_state`` parameters and store the
-    calibration scores in ``conformity_scores_``.
+    Shared by :class:`SplitConformalRegressor`,
+    :class:`~skcalib.conformal.CrossConformalRegressor` and
+    :class:`~skcalib.conformal.ConformalizedQuantileRegressor`: ``fit`` ends
+    with :meth:`_calibrate`, and subclasses define ``_interval_inputs(X)``
+    (checks ``X`` and predicts what the intervals are built from) and
+    ``_intervals(X, inputs, levels, quantiles)`` (the intervals, with a last
+    axis of levels).
     """
 
-    def _splitter(self):
-        return self.calibration_size if is_splitter(self.calibration_size) else None
-
-    def get_metadata_routing(self):
-        """Metadata routing of this estimator (see scikit-learn's User Guide).
-
-        ``sample_weight`` is consumed by the predictor itself (weighted
-        calibration); other fit parameters go to the estimator's ``fit``.
-
-        Returns
-        -------
-        routing : MetadataRouter
-        """
-        return self._router(self._splitter())
+    def _default_estimator(self):
+        return LinearRegression()
 
     def _validate_fit_data(self, X, y, sample_weight):
         """``X`` (indexable), ``y`` as float64 NumPy and host weights (or None)."""
-        if y is None:
-            raise ValueError(
-                f"{type(self).__name__} requires y to be passed, but the target y "
-                "is None."
-            )
-        X, y = indexable(X, y)
-        validate_data(self, X, skip_check_array=True)
+        X, y = self._check_fit_X_y(X, y)
         y = check_array(
             to_numpy(y) if is_array_api_obj(y) else y,
             ensure_2d=False,
@@ -93,38 +82,26 @@ class _SplitRegressionMixin(_ConformalFitMixin):
             input_name="y",
         )
         y = column_or_1d(y, warn=True).astype(np.float64, copy=False)
-        sw = check_sample_weight(
-            sample_weight, y.shape[0], xp=np_compat, device="cpu", dtype=np.float64
-        )
-        return X, y, sw
+        return X, y, host_sample_weight(sample_weight, y.shape[0])
 
-    def _split(self, X, y, sample_weight, fit_params, rng):
-        """Training rows, calibration rows and the estimator's routed fit params."""
-        routed = self._route(sample_weight, None, fit_params, self._splitter())
-        splitter = self._splitter() or ShuffleSplit(
-            n_splits=1, test_size=self.calibration_size, random_state=rng
-        )
-        train, rows = next(splitter.split(X, y, **routed.splitter.split))
-        return train, rows, routed.estimator.fit
+    def _calibrate(self, score, y, predictions, sample_weight, rows, **score_params):
+        """Score the calibration ``rows``; store the scores, weights and thresholds.
 
-    def _calibrate(self, scores, sample_weight, rows):
-        """Store the calibration scores, their weights and the fit-time thresholds."""
-        xp, dev = get_namespace_and_device(scores)
-        self.conformity_scores_ = scores
-        self._calibration_weight = (
-            None
-            if sample_weight is None
-            else xp.astype(
-                move_to(sample_weight[rows], xp=xp, device=dev), scores.dtype
-            )
+        ``predictions`` are those of the calibration rows; the scores live in
+        their namespace and device. ``score_params`` go to the score's
+        ``conformity_scores``.
+        """
+        xp, dev = get_namespace_and_device(predictions)
+        self.conformity_score_ = score
+        self.conformity_scores_ = score.conformity_scores(
+            move_to(y[rows], xp=xp, device=dev), predictions, **score_params
+        )
+        self._calibration_weight = weights_like(
+            sample_weight, rows, self.conformity_scores_
         )
         levels, scalar = self._levels()
         quantiles = self._quantiles(levels)
         self.quantiles_ = quantiles[..., 0] if scalar else quantiles
-
-    def _levels(self):
-        levels = check_confidence_level(self.confidence_level)
-        return levels, np.ndim(self.confidence_level) == 0
 
     def _quantiles(self, levels):
         """Conformal quantiles of the calibration scores, shape (n_levels,)."""
@@ -134,42 +111,67 @@ class _SplitRegressionMixin(_ConformalFitMixin):
             sample_weight=self._calibration_weight,
         )
 
-    def _warn_if_infinite(self, quantiles, levels, score_levels=None):
-        """Warn for the levels whose thresholds (last axis) are infinite.
+    def _score_levels(self, levels):
+        """Levels at which the scores' quantiles are taken for ``levels``."""
+        return levels
 
-        ``score_levels`` are the levels at which the scores' quantiles are
-        taken, when they differ from ``levels``.
-        """
+    def _warn_if_infinite(self, quantiles, levels):
+        """Warn for the levels whose thresholds (last axis) are infinite."""
         infinite = ~np.isfinite(to_numpy(quantiles))
         infinite = infinite.reshape(-1, infinite.shape[-1]).any(axis=0)
         if not infinite.any():
             return
-        score_levels = levels if score_levels is None else score_levels
+        score_levels = self._score_levels(levels)
         n = self.conformity_scores_.shape[0]
         total = (
-            float(n)
+            n
             if self._calibration_weight is None
-            else float(np.sum(to_numpy(self._calibration_weight)))
+            else np.sum(to_numpy(self._calibration_weight))
         )
-        have = f"{int(total)}" if total.is_integer() else f"weight {total:g}"
         parts = [
             f"confidence_level={float(level):g} needs at least "
-            f"{int(np.ceil(score_level / (1 - score_level) - 1e-9))}"
+            f"{min_calibration_size(score_level)}"
             for level, score_level in zip(
                 levels[infinite], score_levels[infinite], strict=True
             )
         ]
         warnings.warn(
             "The calibration set is too small for the requested confidence level: "
-            f"{have} calibration samples, and {'; '.join(parts)}. The prediction "
-            "intervals there are infinite.",
+            f"{calibration_size_text(total)} calibration samples, and "
+            f"{'; '.join(parts)}. The prediction intervals there are infinite.",
             UserWarning,
             stacklevel=3,
         )
 
+    def predict_interval(self, X):
+        """Prediction intervals at ``confidence_level``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Input accepted by the estimator.
+
+        Returns
+        -------
+        intervals : array of shape (n_samples, 2) or (n_samples, 2, n_levels)
+            ``[:, 0]`` the lower and ``[:, 1]`` the upper bounds (closed); the
+            last axis stacks the levels when ``confidence_level`` is a list.
+            In the namespace and device of the model predictions.
+        """
+        inputs = self._interval_inputs(X)
+        levels, scalar = self._levels()
+        quantiles = self._quantiles(levels)
+        self._warn_if_infinite(quantiles, levels)
+        intervals = self._intervals(X, inputs, levels, quantiles)
+        return intervals[:, :, 0] if scalar else intervals
+
 
 class SplitConformalRegressor(
-    _SplitRegressionMixin, ConformalRegressorMixin, MetaEstimatorMixin, BaseEstimator
+    _CalibrationSplitMixin,
+    _ConformalRegressionMixin,
+    ConformalRegressorMixin,
+    MetaEstimatorMixin,
+    BaseEstimator,
 ):
     """Split (inductive) conformal regressor: intervals with guaranteed coverage.
 
@@ -290,11 +292,7 @@ BaseRegressionScore, default="absolute"
         "estimator": [HasMethods(["fit", "predict"]), None],
         "conformity_score": [StrOptions(set(ALIASES)), BaseRegressionScore],
         "confidence_level": [Interval(Real, 0, 1, closed="neither"), "array-like"],
-        "calibration_size": [
-            Interval(Real, 0, 1, closed="neither"),
-            Interval(Integral, 1, None, closed="left"),
-            HasMethods(["split", "get_n_splits"]),
-        ],
+        "calibration_size": CALIBRATION_SIZE_CONSTRAINT,
         "random_state": ["random_state"],
     }
 
@@ -312,9 +310,6 @@ BaseRegressionScore, default="absolute"
         self.confidence_level = confidence_level
         self.calibration_size = calibration_size
         self.random_state = random_state
-
-    def _default_estimator(self):
-        return LinearRegression()
 
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y, sample_weight=None, **fit_params):
@@ -341,34 +336,20 @@ BaseRegressionScore, default="absolute"
         X, y, sw = self._validate_fit_data(X, y, sample_weight)
         rng = check_random_state(self.random_state)
         score = resolve_conformity_score(self.conformity_score, task="regression")
-        estimator = self._get_estimator()
-        frozen = isinstance(estimator, FrozenEstimator)
-        if frozen and not score._needs_tuning():
-            self.estimator_ = estimator
-            rows = np.arange(y.shape[0])
-            X_cal = X
-        else:
-            # The training rows fit the estimator and/or the score's own model.
-            train, rows, params = self._split(X, y, sample_weight, fit_params, rng)
-            self.estimator_ = (
-                estimator if frozen else self._fit_estimator(X, y, params, train)
-            )
-            if score._needs_tuning():
-                X_train = _safe_indexing(X, train)
-                score = score.tune(
-                    X_train,
-                    y[train],
-                    _predict(self.estimator_, X_train),
-                    sample_weight=None if sw is None else sw[train],
-                )
-            X_cal = _safe_indexing(X, rows)
-        y_pred = _predict(self.estimator_, X_cal)
-        xp, dev = get_namespace_and_device(y_pred)
-        self.conformity_score_ = score
-        scores = score.conformity_scores(
-            move_to(y[rows], xp=xp, device=dev), y_pred, X=X_cal
+        needs_tuning = score._needs_tuning()
+        # The training rows fit the estimator and/or the score's own model.
+        train, rows, X_cal = self._fit_split(
+            X, y, sample_weight, None, fit_params, rng, split_frozen=needs_tuning
         )
-        self._calibrate(scores, sw, rows)
+        if needs_tuning:
+            X_train = _safe_indexing(X, train)
+            score = score.tune(
+                X_train,
+                y[train],
+                _predict(self.estimator_, X_train),
+                sample_weight=None if sw is None else sw[train],
+            )
+        self._calibrate(score, y, _predict(self.estimator_, X_cal), sw, rows, X=X_cal)
         return self
 
     def predict(self, X):
@@ -386,24 +367,8 @@ BaseRegressionScore, default="absolute"
         self._check_X(X)
         return _predict(self.estimator_, X)
 
-    def predict_interval(self, X):
-        """Prediction intervals at ``confidence_level``.
+    def _interval_inputs(self, X):
+        return self.predict(X)
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Input accepted by the estimator.
-
-        Returns
-        -------
-        intervals : array of shape (n_samples, 2) or (n_samples, 2, n_levels)
-            ``[:, 0]`` the lower and ``[:, 1]`` the upper bounds (closed); the
-            last axis stacks the levels when ``confidence_level`` is a list.
-            In the namespace and device of the estimator's predictions.
-        """
-        y_pred = self.predict(X)
-        levels, scalar = self._levels()
-        quantiles = self._quantiles(levels)
-        self._warn_if_infinite(quantiles, levels)
-        intervals = self.conformity_score_.intervals(y_pred, quantiles, X=X)
-        return intervals[:, :, 0] if scalar else intervals
+    def _intervals(self, X, y_pred, levels, quantiles):
+        return self.conformity_score_.intervals(y_pred, quantiles, X=X)
