@@ -274,15 +274,15 @@ def test_detector_finds_injected_noise():
     y_noisy, flipped = _noisy(y, 0.1, 3, np.random.default_rng(0))
     detector = LabelIssueDetector(LogisticRegression()).fit(X, y_noisy)
     precision, recall = _precision_recall(detector.label_issues_, flipped)
-    assert precision > 0.5, precision
-    assert recall > 0.6, recall
+    assert precision > 0.6, precision  # measured 0.69
+    assert recall > 0.75, recall  # measured 0.85
     # The ranking puts errors first: precision among the top 50 is higher.
     top = detector.issue_ranking_[:50]
-    assert np.isin(top, flipped).mean() > 0.8
-    # Flipped samples have lower label quality on average.
+    assert np.isin(top, flipped).mean() > 0.75  # measured 0.86
+    # Flipped samples have much lower label quality on average.
     scores = detector.label_quality_scores_
     clean = np.setdiff1d(np.arange(y.size), flipped)
-    assert scores[flipped].mean() < 0.5 * scores[clean].mean()
+    assert scores[flipped].mean() < 0.3 * scores[clean].mean()  # measured 0.17
 
 
 @pytest.mark.parametrize("seed", range(3))
@@ -292,12 +292,14 @@ def test_detector_finds_injected_noise_digits(seed):
     y_noisy, flipped = _noisy(y, 0.1, 10, np.random.default_rng(seed))
     detector = LabelIssueDetector(LogisticRegression(max_iter=1000)).fit(X, y_noisy)
     precision, recall = _precision_recall(detector.label_issues_, flipped)
+    # Measured over seeds 0-2: precision 0.77-0.78, recall 0.84-0.88.
     assert precision > 0.7, precision
-    assert recall > 0.7, recall
+    assert recall > 0.75, recall
     for filter_by in ("prune_by_class", "both", "confident_learning"):
         mask = find_label_issues(y_noisy, detector.pred_proba_, filter_by=filter_by)
         precision, recall = _precision_recall(mask, flipped)
-        assert precision > 0.5 and recall > 0.5, (filter_by, precision, recall)
+        # Measured: precision 0.75-0.89, recall 0.73-0.94.
+        assert precision > 0.65 and recall > 0.65, (filter_by, precision, recall)
 
 
 # --------------------------------------------------------------------------
