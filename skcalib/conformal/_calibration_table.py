@@ -14,13 +14,13 @@ number of calibration scores that a test statistic does not exceed, from
 which conformal p-values follow.
 """
 
-import math
 import warnings
 
 import array_api_compat
 import numpy as np
 
 from ..utils._array_api import conformal_quantile, move_to, to_numpy
+from ._common import calibration_size_text, min_calibration_size
 
 __all__ = [
     "CategoryLayout",
@@ -336,13 +336,11 @@ def warn_small_categories(quantiles, used, levels, describe, totals):
     messages = []
     for row, level in zip(*np.nonzero(infinite), strict=True):
         category = used[row]
-        level_value = float(levels[level])
-        needed = math.ceil(level_value / (1 - level_value) - 1e-9)
-        total = totals[category]
-        have = f"{int(total)}" if float(total).is_integer() else f"weight {total:g}"
+        have = calibration_size_text(totals[category])
         messages.append(
             f"{describe(category)}{have} calibration samples for "
-            f"confidence_level={level_value:g} (at least {needed} needed)"
+            f"confidence_level={float(levels[level]):g} "
+            f"(at least {min_calibration_size(levels[level])} needed)"
         )
     shown = "; ".join(messages[:3])
     more = len(messages) - 3

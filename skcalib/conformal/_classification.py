@@ -5,7 +5,6 @@ from abc import ABCMeta, abstractmethod
 from numbers import Integral, Real
 
 import numpy as np
-from array_api_compat import numpy as np_compat
 from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, MetaEstimatorMixin
 from sklearn.frozen import FrozenEstimator
@@ -15,12 +14,9 @@ from sklearn.model_selection import (
     StratifiedShuffleSplit,
     check_cv,
 )
-from sklearn.utils import check_random_state, indexable
+from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import (
-    column_or_1d,
-    validate_data,
-)
+from sklearn.utils.validation import column_or_1d
 
 from ..base import ConformalClassifierMixin
 from ..utils._array_api import (
@@ -38,7 +34,6 @@ from ..utils._sklearn_compat import (
 from ..utils._validation import (
     check_confidence_level,
     check_probabilities,
-    check_sample_weight,
     encode_labels,
 )
 from ._calibration_table import (
@@ -48,7 +43,13 @@ from ._calibration_table import (
     sets_from_mass,
     warn_small_categories,
 )
-from ._common import _ConformalFitMixin, is_splitter
+from ._common import (
+    CALIBRATION_SIZE_CONSTRAINT,
+    _CalibrationSplitMixin,
+    _ConformalFitMixin,
+    host_sample_weight,
+    weights_like,
+)
 from .scores import BaseClassificationScore, resolve_conformity_score
 from .scores._classification import ALIASES
 
@@ -112,14 +113,61 @@ def _tuning_split(y, size, rng):
     return np.sort(tune), np.sort(keep)
 
 
+def _predicted_labels(proba, classes):
+    """The class of ``classes`` with the largest probability, per row (host)."""
+    xp, _ = get_namespace_and_device(proba)
+    return classes[to_numpy(xp.argmax(proba, axis=1))]
+
+
+class _ClassificationFitMixin(_ConformalFitMixin):
+    """Default classifier, fit validation and classes of the conformal classifiers.
+
+    Shared by the split and cross conformal classifiers and
+    :class:`~skcalib.conformal._selective.SelectiveConformalClassifier`.
+    """
+
+    def _default_estimator(self):
+        return LogisticRegression()
+
+    def _validate_fit_data(self, X, y, sample_weight, groups):
+        """Return ``X``, ``y`` (host labels), weights and groups as host arrays."""
+        X, y = self._check_fit_X_y(X, y)
+        y = column_or_1d(
+            to_numpy(y) if hasattr(y, "__array_namespace__") else y, warn=True
+        )
+        check_classification_targets(y)
+        n = y.shape[0]
+        if len(np.unique(y)) < 2:
+            raise ValueError(
+                f"{type(self).__name__} needs samples of at least two classes; y "
+                f"contains one class only: {np.unique(y).tolist()}."
+            )
+        sample_weight = host_sample_weight(sample_weight, n)
+        if groups is not None:
+            groups = np.asarray(to_numpy(groups) if hasattr(groups, "ndim") else groups)
+            if groups.ndim != 1 or groups.shape[0] != n:
+                raise ValueError(
+                    f"groups must have shape ({n},), one group per sample, got "
+                    f"shape {groups.shape}."
+                )
+        return X, y, sample_weight, groups
+
+    def _set_classes(self, y):
+        """``classes_``: those of a frozen ``estimator_``, else the labels of ``y``."""
+        if isinstance(self.estimator_, FrozenEstimator):
+            self.classes_ = np.asarray(self.estimator_.classes_)
+        else:
+            self.classes_ = np.unique(y)
+
+
 class _BaseConformalClassifier(
-    _ConformalFitMixin,
+    _ClassificationFitMixin,
     ConformalClassifierMixin,
     MetaEstimatorMixin,
     BaseEstimator,
     metaclass=ABCMeta,
 ):
-    """Validation, conditioning (groups / classes) and prediction of both predictors."""
+    """Conformalisation, conditioning (groups / classes) and prediction of both."""
 
     _parameter_constraints: dict = {
         "estimator": [HasMethods(["fit", "predict_proba"]), None],
@@ -132,40 +180,6 @@ class _BaseConformalClassifier(
     # ------------------------------------------------------------------ #
     # fit helpers
     # ------------------------------------------------------------------ #
-    def _default_estimator(self):
-        return LogisticRegression()
-
-    def _validate_fit_data(self, X, y, sample_weight, groups):
-        """Return ``X``, ``y`` (host labels), weights and groups as host arrays."""
-        if y is None:
-            raise ValueError(
-                f"{type(self).__name__} requires y to be passed, but the target y "
-                "is None."
-            )
-        X, y = indexable(X, y)
-        validate_data(self, X, skip_check_array=True)
-        y = column_or_1d(
-            to_numpy(y) if hasattr(y, "__array_namespace__") else y, warn=True
-        )
-        check_classification_targets(y)
-        n = y.shape[0]
-        if len(np.unique(y)) < 2:
-            raise ValueError(
-                f"{type(self).__name__} needs samples of at least two classes; y "
-                f"contains one class only: {np.unique(y).tolist()}."
-            )
-        sample_weight = check_sample_weight(
-            sample_weight, n, xp=np_compat, device="cpu", dtype=np.float64
-        )
-        if groups is not None:
-            groups = np.asarray(to_numpy(groups) if hasattr(groups, "ndim") else groups)
-            if groups.ndim != 1 or groups.shape[0] != n:
-                raise ValueError(
-                    f"groups must have shape ({n},), one group per sample, got "
-                    f"shape {groups.shape}."
-                )
-        return X, y, sample_weight, groups
-
     def _conformalize(self, proba, y_cal, sample_weight, groups, rng):
         """Tune the score, compute calibration scores and build the score tables.
 
@@ -210,14 +224,7 @@ class _BaseConformalClassifier(
             self.class_conditional,
         )
         categories = self._layout.calibration_categories(group_index, y_kept)
-        weights = (
-            None
-            if sample_weight is None
-            else xp.astype(
-                move_to(sample_weight[rows], xp=xp, device=dev),
-                self.conformity_scores_.dtype,
-            )
-        )
+        weights = weights_like(sample_weight, rows, self.conformity_scores_)
         self._table = ScoreTable(
             self.conformity_scores_,
             categories,
@@ -246,10 +253,6 @@ class _BaseConformalClassifier(
     # ------------------------------------------------------------------ #
     # prediction helpers
     # ------------------------------------------------------------------ #
-    def _levels(self):
-        levels = check_confidence_level(self.confidence_level)
-        return levels, np.ndim(self.confidence_level) == 0
-
     def _group_index(self, groups, n_samples):
         if self.groups_ is None:
             if groups is not None:
@@ -355,12 +358,10 @@ class _BaseConformalClassifier(
             Labels from ``classes_``.
         """
         self._check_X(X)
-        proba = self._test_proba(X)
-        xp, _ = get_namespace_and_device(proba)
-        return self.classes_[to_numpy(xp.argmax(proba, axis=1))]
+        return _predicted_labels(self._test_proba(X), self.classes_)
 
 
-class SplitConformalClassifier(_BaseConformalClassifier):
+class SplitConformalClassifier(_CalibrationSplitMixin, _BaseConformalClassifier):
     """Split (inductive) conformal classifier: prediction sets with guaranteed coverage.
 
     One ``fit(X, y)`` trains the estimator on part of the data and computes
@@ -514,11 +515,7 @@ BaseClassificationScore, default="lac"
 
     _parameter_constraints: dict = {
         **_BaseConformalClassifier._parameter_constraints,
-        "calibration_size": [
-            Interval(Real, 0, 1, closed="neither"),
-            Interval(Integral, 1, None, closed="left"),
-            HasMethods(["split", "get_n_splits"]),
-        ],
+        "calibration_size": CALIBRATION_SIZE_CONSTRAINT,
     }
 
     def __init__(
@@ -537,22 +534,6 @@ BaseClassificationScore, default="lac"
         self.calibration_size = calibration_size
         self.class_conditional = class_conditional
         self.random_state = random_state
-
-    def _splitter(self):
-        return self.calibration_size if is_splitter(self.calibration_size) else None
-
-    def get_metadata_routing(self):
-        """Metadata routing of this estimator (see scikit-learn's User Guide).
-
-        ``sample_weight`` and ``groups`` are consumed by the predictor itself
-        (weighted and Mondrian calibration); other fit parameters go to the
-        estimator's ``fit``, and ``groups`` also to a splitter's ``split``.
-
-        Returns
-        -------
-        routing : MetadataRouter
-        """
-        return self._router(self._splitter())
 
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y, sample_weight=None, groups=None, **fit_params):
@@ -581,28 +562,15 @@ BaseClassificationScore, default="lac"
         """
         X, y, sw, groups = self._validate_fit_data(X, y, sample_weight, groups)
         rng = check_random_state(self.random_state)
-        estimator = self._get_estimator()
-        if isinstance(estimator, FrozenEstimator):
-            self.estimator_ = estimator
-            self.classes_ = np.asarray(estimator.classes_)
-            unknown = np.setdiff1d(np.unique(y), self.classes_)
-            if unknown.size:
-                raise ValueError(
-                    f"y contains labels {unknown.tolist()[:10]} that the frozen "
-                    f"estimator does not predict (its classes_ are "
-                    f"{self.classes_.tolist()[:10]})."
-                )
-            rows = np.arange(y.shape[0])
-            X_cal = X
-        else:
-            routed = self._route(sample_weight, groups, fit_params, self._splitter())
-            self.classes_ = np.unique(y)
-            splitter = self._splitter() or ShuffleSplit(
-                n_splits=1, test_size=self.calibration_size, random_state=rng
+        _, rows, X_cal = self._fit_split(X, y, sample_weight, groups, fit_params, rng)
+        self._set_classes(y)
+        unknown = np.setdiff1d(np.unique(y), self.classes_)
+        if unknown.size:  # only with a frozen estimator
+            raise ValueError(
+                f"y contains labels {unknown.tolist()[:10]} that the frozen "
+                f"estimator does not predict (its classes_ are "
+                f"{self.classes_.tolist()[:10]})."
             )
-            train, rows = next(splitter.split(X, y, **routed.splitter.split))
-            self.estimator_ = self._fit_estimator(X, y, routed.estimator.fit, train)
-            X_cal = _safe_indexing(X, rows)
         proba = _predict_proba(self.estimator_, X_cal, self.classes_)
         self._conformalize(
             proba,
@@ -835,18 +803,8 @@ BaseClassificationScore, default="lac"
         self.random_state = random_state
         self.n_jobs = n_jobs
 
-    def get_metadata_routing(self):
-        """Metadata routing of this estimator (see scikit-learn's User Guide).
-
-        ``sample_weight`` and ``groups`` are consumed by the predictor itself;
-        other fit parameters go to the estimator's ``fit``, and ``groups``
-        also to the splitter's ``split``.
-
-        Returns
-        -------
-        routing : MetadataRouter
-        """
-        return self._router(check_cv(self.cv))
+    def _splitter(self):
+        return check_cv(self.cv)
 
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y, sample_weight=None, groups=None, **fit_params):

@@ -16,13 +16,10 @@ import numpy as np
 import scipy.sparse as sp
 from array_api_compat import numpy as np_compat
 from sklearn.base import BaseEstimator, MetaEstimatorMixin
-from sklearn.frozen import FrozenEstimator
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import ShuffleSplit
 from sklearn.multiclass import OneVsRestClassifier
-from sklearn.utils import check_random_state, indexable
+from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import type_of_target
-from sklearn.utils.validation import validate_data
 
 from ..base import ConformalClassifierMixin
 from ..utils._array_api import to_numpy
@@ -31,11 +28,15 @@ from ..utils._sklearn_compat import (
     Interval,
     StrOptions,
     _fit_context,
-    _safe_indexing,
 )
-from ..utils._validation import check_confidence_level, check_sample_weight
 from ._calibration_table import ScoreTable, sets_from_mass
-from ._common import _ConformalFitMixin, is_splitter
+from ._common import (
+    CALIBRATION_SIZE_CONSTRAINT,
+    _CalibrationSplitMixin,
+    calibration_size_text,
+    host_sample_weight,
+    min_calibration_size,
+)
 
 __all__ = ["LabelPowersetConformalClassifier"]
 
@@ -211,7 +212,7 @@ def _flip_subsets(costs, budget, max_sets):
 
 
 class LabelPowersetConformalClassifier(
-    _ConformalFitMixin, ConformalClassifierMixin, MetaEstimatorMixin, BaseEstimator
+    _CalibrationSplitMixin, ConformalClassifierMixin, MetaEstimatorMixin, BaseEstimator
 ):
     """Label-powerset inductive conformal predictor for multilabel classification.
 
@@ -401,11 +402,7 @@ default="euclidean"
         "estimator": [HasMethods(["fit", "predict_proba"]), None],
         "conformity_score": [StrOptions(set(_SCORES))],
         "confidence_level": [Interval(Real, 0, 1, closed="neither"), "array-like"],
-        "calibration_size": [
-            Interval(Real, 0, 1, closed="neither"),
-            Interval(Integral, 1, None, closed="left"),
-            HasMethods(["split", "get_n_splits"]),
-        ],
+        "calibration_size": CALIBRATION_SIZE_CONSTRAINT,
         "randomized": ["boolean"],
         "max_sets": [Interval(Integral, 1, None, closed="left")],
         "random_state": ["random_state"],
@@ -441,21 +438,6 @@ default="euclidean"
     def _default_estimator(self):
         return OneVsRestClassifier(LogisticRegression())
 
-    def _splitter(self):
-        return self.calibration_size if is_splitter(self.calibration_size) else None
-
-    def get_metadata_routing(self):
-        """Metadata routing of this estimator (see scikit-learn's User Guide).
-
-        ``sample_weight`` is consumed by the predictor itself (weighted
-        calibration); other fit parameters go to the estimator's ``fit``.
-
-        Returns
-        -------
-        routing : MetadataRouter
-        """
-        return self._router(self._splitter())
-
     # ------------------------------------------------------------------ #
     # fit
     # ------------------------------------------------------------------ #
@@ -482,36 +464,16 @@ default="euclidean"
         self : object
             The fitted predictor.
         """
-        if y is None:
-            raise ValueError(
-                f"{type(self).__name__} requires y to be passed, but the target y "
-                "is None."
-            )
-        X, y = indexable(X, y)
-        validate_data(self, X, skip_check_array=True)
+        X, y = self._check_fit_X_y(X, y)
         y_host = _as_host_array(y)
         label_sets = _check_label_sets(y_host)
         n, n_labels = label_sets.shape
         self._y_dtype = y_host.dtype
-        sw = check_sample_weight(
-            sample_weight, n, xp=np_compat, device="cpu", dtype=np.float64
-        )
+        sw = host_sample_weight(sample_weight, n)
         rng = check_random_state(self.random_state)
-        estimator = self._get_estimator()
-        if isinstance(estimator, FrozenEstimator):
-            self.estimator_ = estimator
-            rows = np.arange(n)
-            X_cal = X
-        else:
-            routed = self._route(sample_weight, None, fit_params, self._splitter())
-            splitter = self._splitter() or ShuffleSplit(
-                n_splits=1, test_size=self.calibration_size, random_state=rng
-            )
-            train, rows = next(splitter.split(X, y_host, **routed.splitter.split))
-            self.estimator_ = self._fit_estimator(
-                X, y_host, routed.estimator.fit, train
-            )
-            X_cal = _safe_indexing(X, rows)
+        _, rows, X_cal = self._fit_split(
+            X, y_host, sample_weight, None, fit_params, rng
+        )
         self.n_labels_ = n_labels
         self.classes_ = np.arange(n_labels)
         best, base, flip = _decompose(
@@ -538,10 +500,6 @@ default="euclidean"
     # ------------------------------------------------------------------ #
     # helpers
     # ------------------------------------------------------------------ #
-    def _levels(self):
-        levels = check_confidence_level(self.confidence_level)
-        return levels, np.ndim(self.confidence_level) == 0
-
     def _decomposed(self, X):
         self._check_X(X)
         proba = _label_probabilities(self.estimator_, X, self.n_labels_)
@@ -585,11 +543,9 @@ default="euclidean"
         full = ~np.isfinite(quantiles)
         if not full.any():
             return
-        total = float(self._table.totals[0])
-        have = f"{int(total)}" if total.is_integer() else f"weight {total:g}"
+        have = calibration_size_text(self._table.totals[0])
         needs = ", ".join(
-            f"{int(np.ceil(level / (1 - level) - 1e-9))} for "
-            f"confidence_level={float(level):g}"
+            f"{min_calibration_size(level)} for confidence_level={float(level):g}"
             for level in levels[full]
         )
         warnings.warn(

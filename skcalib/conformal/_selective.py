@@ -13,9 +13,6 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin
-from sklearn.frozen import FrozenEstimator
-from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import ShuffleSplit
 from sklearn.utils import check_random_state
 
 from ..base import _SkcalibTagsMixin
@@ -32,7 +29,6 @@ from ..utils._sklearn_compat import (
     Interval,
     StrOptions,
     _fit_context,
-    _safe_indexing,
 )
 from ..utils._validation import (
     check_confidence_level,
@@ -41,8 +37,12 @@ from ..utils._validation import (
     check_scores,
     encode_labels,
 )
-from ._classification import _BaseConformalClassifier, _predict_proba
-from ._common import _ConformalFitMixin, is_splitter
+from ._classification import (
+    _ClassificationFitMixin,
+    _predict_proba,
+    _predicted_labels,
+)
+from ._common import CALIBRATION_SIZE_CONSTRAINT, _CalibrationSplitMixin
 
 __all__ = ["SelectiveConformalClassifier", "bidirectional_preference_entropy"]
 
@@ -143,7 +143,8 @@ def _check_target_risk(target_risk):
 
 
 class SelectiveConformalClassifier(
-    _ConformalFitMixin,
+    _CalibrationSplitMixin,
+    _ClassificationFitMixin,
     _SkcalibTagsMixin,
     ClassifierMixin,
     MetaEstimatorMixin,
@@ -335,11 +336,7 @@ class SelectiveConformalClassifier(
         "estimator": [HasMethods(["fit", "predict_proba"]), None],
         "uncertainty": [StrOptions(set(UNCERTAINTIES)), callable],
         "target_risk": [Interval(Real, 0, 1, closed="neither")],
-        "calibration_size": [
-            Interval(Real, 0, 1, closed="neither"),
-            Interval(Integral, 1, None, closed="left"),
-            HasMethods(["split", "get_n_splits"]),
-        ],
+        "calibration_size": CALIBRATION_SIZE_CONSTRAINT,
         "abstain_label": [Integral, Real, str, None],
         "random_state": ["random_state"],
     }
@@ -360,24 +357,6 @@ class SelectiveConformalClassifier(
         self.calibration_size = calibration_size
         self.abstain_label = abstain_label
         self.random_state = random_state
-
-    def _default_estimator(self):
-        return LogisticRegression()
-
-    def _splitter(self):
-        return self.calibration_size if is_splitter(self.calibration_size) else None
-
-    def get_metadata_routing(self):
-        """Metadata routing of this estimator (see scikit-learn's User Guide).
-
-        Fit parameters go to the estimator's ``fit``; ``groups`` go to a
-        splitter's ``split``.
-
-        Returns
-        -------
-        routing : MetadataRouter
-        """
-        return self._router(self._splitter())
 
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y, groups=None, **fit_params):
@@ -400,27 +379,10 @@ class SelectiveConformalClassifier(
         self : object
             The fitted classifier.
         """
-        X, y, _, groups = _BaseConformalClassifier._validate_fit_data(
-            self, X, y, None, groups
-        )
-        estimator = self._get_estimator()
-        if isinstance(estimator, FrozenEstimator):
-            self.estimator_ = estimator
-            self.classes_ = np.asarray(estimator.classes_)
-            X_cal = X
-        else:
-            splitter = self._splitter()
-            routed = self._route(None, groups, fit_params, splitter)
-            if splitter is None:
-                splitter = ShuffleSplit(
-                    n_splits=1,
-                    test_size=self.calibration_size,
-                    random_state=check_random_state(self.random_state),
-                )
-            train, rows = next(splitter.split(X, y, **routed.splitter.split))
-            self.classes_ = np.unique(y)
-            self.estimator_ = self._fit_estimator(X, y, routed.estimator.fit, train)
-            X_cal, y = _safe_indexing(X, rows), y[rows]
+        X, y, _, groups = self._validate_fit_data(X, y, None, groups)
+        rng = check_random_state(self.random_state)
+        _, rows, X_cal = self._fit_split(X, y, None, groups, fit_params, rng)
+        self._set_classes(y)
         if (
             self.abstain_label is not None
             and np.isin(
@@ -433,7 +395,7 @@ class SelectiveConformalClassifier(
                 "None."
             )
         proba = _predict_proba(self.estimator_, X_cal, self.classes_)
-        self._calibrate(proba, encode_labels(y, self.classes_))
+        self._calibrate(proba, encode_labels(y[rows], self.classes_))
         return self
 
     def _calibrate(self, proba, y_cal):
@@ -512,6 +474,10 @@ class SelectiveConformalClassifier(
         warn = self.target_risk != self._fitted_target_risk
         return self._threshold(self.target_risk, warn=warn)[0]
 
+    def _accepted(self, proba):
+        """Host mask of the predictions of ``proba`` accepted at ``target_risk``."""
+        return to_numpy(self._uncertainty_of(proba) <= self._current_threshold())
+
     def predict_proba(self, X):
         """Class probabilities of the underlying estimator.
 
@@ -575,11 +541,10 @@ class SelectiveConformalClassifier(
             ``abstain_label`` is None).
         """
         proba = self.predict_proba(X)
-        xp, _ = get_namespace_and_device(proba)
-        labels = self.classes_[to_numpy(xp.argmax(proba, axis=1))]
+        labels = _predicted_labels(proba, self.classes_)
         if self.abstain_label is None:
             return labels
-        accepted = to_numpy(self._uncertainty_of(proba) <= self._current_threshold())
+        accepted = self._accepted(proba)
         abstain = np.asarray(self.abstain_label)
         kinds = {labels.dtype.kind, abstain.dtype.kind}
         same_kind = kinds <= set("iuf") or kinds == {"U"}
@@ -608,9 +573,8 @@ class SelectiveConformalClassifier(
             Accuracy among the accepted predictions, in [0, 1].
         """
         proba = self.predict_proba(X)
-        xp, _ = get_namespace_and_device(proba)
-        labels = self.classes_[to_numpy(xp.argmax(proba, axis=1))]
-        accepted = to_numpy(self._uncertainty_of(proba) <= self._current_threshold())
+        labels = _predicted_labels(proba, self.classes_)
+        accepted = self._accepted(proba)
         y = to_numpy(y) if hasattr(y, "__array_namespace__") else np.asarray(y)
         risk = selective_risk(y, labels, accepted=accepted, sample_weight=sample_weight)
         return 1 - risk
