@@ -30,10 +30,10 @@ class SkcalibTags:
     family : {"calibrator", "conformal_classifier", "conformal_regressor", \
 "selective_classifier", "ood_detector", "uncertainty", None}
         Which family the estimator belongs to.
-    input_kind : {"logits", "probabilities", "decision", "features"}
+    input_kind : {"logits", "probabilities", "decision", "features", "pairs"}
         What ``X`` holds: logits (n, k), probabilities (n, k), binary decision
-        values (n,) or (n, 1), or generic features (n, d) passed to a wrapped
-        estimator.
+        values (n,) or (n, 1), generic features (n, d) passed to a wrapped
+        estimator, or pairs of item indices (n, 2) compared with each other.
     binary_only : bool
         Whether the estimator only supports two classes.
     """

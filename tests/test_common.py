@@ -39,6 +39,13 @@ from skcalib.conformal import (
 )
 from skcalib.conformal.scores import APSScore, CQRScore
 from skcalib.ood import ClassifierOODDetector, MahalanobisDetector
+from skcalib.uncertainty import (
+    BradleyTerryConfidence,
+    DataDifficultyScorer,
+    LabelIssueDetector,
+    SubjectiveLogicClassifier,
+    TopTwoCrowdAggregator,
+)
 from skcalib.utils._sklearn_compat import SKLEARN_VERSION
 from skcalib.utils.discovery import all_estimators
 from skcalib.utils.estimator_checks import parametrize_with_skcalib_checks
@@ -83,6 +90,29 @@ ESTIMATOR_INSTANCES = {
             conformity_score="manhattan",
             randomized=True,
         ),
+    ],
+    # Uncertainty and data quality.
+    "SubjectiveLogicClassifier": [
+        SubjectiveLogicClassifier(),
+        SubjectiveLogicClassifier(
+            evidence="relu", confusion_measure="dissonance", reject_label=None
+        ),
+    ],
+    "LabelIssueDetector": [
+        LabelIssueDetector(),
+        LabelIssueDetector(
+            GaussianNB(), cv=3, filter_by="both", rank_by="normalized_margin"
+        ),
+    ],
+    # (the default n_fits=5, cv=5 takes 44 s under the checks)
+    "DataDifficultyScorer": [DataDifficultyScorer(n_fits=2, cv=3, random_state=0)],
+    "TopTwoCrowdAggregator": [
+        TopTwoCrowdAggregator(),
+        TopTwoCrowdAggregator(max_iter=0),
+    ],
+    "BradleyTerryConfidence": [
+        BradleyTerryConfidence(),
+        BradleyTerryConfidence(method="elo", shuffle=True, random_state=0),
     ],
     # Selective classification: abstains by default (-1), or plain labels.
     "SelectiveConformalClassifier": [
@@ -273,7 +303,40 @@ _LABEL_SETS_PREDICT_SHAPE = (
     "n_labels), as check_classifiers_multilabel_output_format_predict requires "
     "(it passes)."
 )
+_PAIRS = (
+    "X must be (n_comparisons, 2) non-negative integer item indices of distinct "
+    "items; scikit-learn feeds real-valued features with other column counts, "
+    "which are refused with a ValueError naming pairs. Fit/predict contracts, "
+    "weights, NaN, determinism and the array API are tested with valid pairs in "
+    "tests/uncertainty/test_bradley_terry.py."
+)
+_PAIRS_CHECKS = [
+    "check_" + name
+    for name in (
+        "all_zero_sample_weights_error array_api_input array_api_mixed_inputs "
+        "array_api_same_namespace dict_unchanged dont_overwrite_parameters "
+        "dtype_object estimators_dtypes estimators_fit_returns_self "
+        "estimators_nan_inf estimators_overwrite_params estimators_pickle "
+        "f_contiguous_array_estimator fit2d_1feature fit2d_1sample fit2d_predict1d "
+        "fit_check_is_fitted fit_idempotent fit_score_takes_y "
+        "methods_sample_order_invariance methods_subset_invariance n_features_in "
+        "n_features_in_after_fitting pipeline_consistency "
+        "positive_only_tag_during_fit readonly_memmap_input "
+        "sample_weight_equivalence_on_dense_data sample_weights_list "
+        "sample_weights_not_an_array sample_weights_not_overwritten "
+        "sample_weights_pandas_series sample_weights_shape"
+    ).split()
+]
 EXPECTED_FAILED_CHECKS = {
+    "BradleyTerryConfidence": dict.fromkeys(_PAIRS_CHECKS, _PAIRS),
+    "TopTwoCrowdAggregator": {
+        "check_fit_idempotent": (
+            "scikit-learn predicts on held-out rows of continuous features; each "
+            "distinct value is an answer choice, so the held-out rows contain "
+            "answers not in classes_, and predict raises a ValueError. Idempotence "
+            "and predict on new tasks are tested in tests/uncertainty/test_crowd.py."
+        )
+    },
     "CalibratedClassifierCV": {
         "check_array_api_same_namespace": (
             "scikit-learn >= 1.9 wants predict on another namespace than fit's to "
@@ -353,7 +416,7 @@ def _expected_failed_checks(estimator):
         failures["check_array_api_input"] = _CLASSES_ON_HOST
     tags = get_skcalib_tags(estimator)
     input_kind = tags.input_kind
-    if tags.family == "calibrator" and input_kind in _SCORE_KINDS:
+    if tags.family in ("calibrator", "uncertainty") and input_kind in _SCORE_KINDS:
         failures.update(SCORE_SPACE_EXPECTED_FAILURES)
     # Venn-ABERS only uses the order of its scores and accepts any.
     takes_any_scores = isinstance(estimator, VennAbersCalibrator)

@@ -40,6 +40,8 @@ _LAZY = {
     "selective_risk": "_selective",
     "selective_coverage": "_selective",
     "selective_auc": "_selective",
+    # data quality
+    "el2n_score": "_data_quality",
     # uncertainty on metrics
     "bootstrap_confidence_interval": "_bootstrap",
     "BootstrapResult": "_bootstrap",

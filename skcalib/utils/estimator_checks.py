@@ -44,6 +44,11 @@ __all__ = [
 def _classification_data(estimator, n_samples=600, n_classes=3, random_state=0):
     """Training data suited to what the estimator expects as ``X``."""
     tags = get_skcalib_tags(estimator)
+    if tags.input_kind == "pairs":  # (winner, loser) item indices, outcomes
+        rng = np.random.default_rng(random_state)
+        a = rng.integers(20, size=n_samples)
+        b = (a + rng.integers(1, 20, size=n_samples)) % 20
+        return np.stack([a, b], axis=1), rng.integers(2, size=n_samples)
     if tags.binary_only:
         n_classes = 2
     if tags.input_kind in ("logits", "probabilities", "decision"):
