@@ -31,23 +31,22 @@ from sklearn.frozen import FrozenEstimator
 from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.model_selection import check_cv
 from sklearn.neighbors import NearestNeighbors
-from sklearn.utils import get_tags, indexable
+from sklearn.utils import get_tags
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
     check_array,
     column_or_1d,
     has_fit_parameter,
-    validate_data,
 )
 
 from ..base import _SkcalibTagsMixin
-from ..conformal._common import _ConformalFitMixin
+from ..conformal._common import _ConformalFitMixin, host_sample_weight
 from ..conformal._regression import _predict
 from ..conformal._selective import _neg_plogp
 from ..utils._array_api import to_numpy
 from ..utils._sklearn_compat import HasMethods, StrOptions, _fit_context, _safe_indexing
-from ..utils._validation import check_sample_weight, encode_labels
+from ..utils._validation import encode_labels
 
 __all__ = ["DEUPClassifier", "DEUPRegressor"]
 
@@ -138,35 +137,16 @@ class _BaseDEUP(_ConformalFitMixin, MetaEstimatorMixin, BaseEstimator):
     def _parts(self):
         return self.features.split("+")
 
-    def get_metadata_routing(self):
-        """Metadata routing of this estimator (see scikit-learn's User Guide).
-
-        ``sample_weight`` is consumed by the estimator itself (it weighs the
-        rows of the error predictor's fit) and routed to the main model's
-        ``fit``; other fit parameters go to the main model's ``fit`` and
-        ``groups`` to the splitter's ``split``.
-
-        Returns
-        -------
-        routing : MetadataRouter
-        """
-        return self._router(check_cv(self.cv))
+    def _splitter(self):
+        return check_cv(self.cv)
 
     def _fit(self, X, y, sample_weight, groups, aleatoric_loss, fit_params):
-        if y is None:
-            raise ValueError(
-                f"{type(self).__name__} requires y to be passed, but the target y "
-                "is None."
-            )
-        X, y = indexable(X, y)
-        validate_data(self, X, skip_check_array=True)
+        X, y = self._check_fit_X_y(X, y)
         estimator = self._get_estimator()
         frozen = isinstance(estimator, FrozenEstimator)
         y_fit, target = self._check_y(y, estimator if frozen else None)
         n_samples = target.shape[0]
-        sw = check_sample_weight(
-            sample_weight, n_samples, xp=np_compat, device="cpu", dtype=np.float64
-        )
+        sw = host_sample_weight(sample_weight, n_samples)
         self.loss_ = self._resolve_loss()
         parts = self._parts()
         distance = None

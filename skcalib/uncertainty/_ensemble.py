@@ -160,7 +160,8 @@ or (n_members, n_samples)
     xp, dev = get_namespace_and_device(member_proba)
     proba = check_scores(member_proba, name="member_proba", ndim=(2, 3), xp=xp)
     if proba.ndim == 2:
-        check_probabilities(proba, name="member_proba", ndim=(2,), xp=xp)
+        flat = xp.reshape(proba, (proba.shape[0] * proba.shape[1],))
+        check_probabilities(flat, name="member_proba", ndim=(1,), xp=xp)
         proba = xp.stack([1 - proba, proba], axis=-1)
     n_members, n_samples, n_classes = proba.shape
     if n_samples and n_classes:
@@ -263,17 +264,21 @@ default=None
     Notes
     -----
     **Which ensembles flag OOD inputs.** The mutual information is large
-    only where members that are each confident disagree. Members that
-    extrapolate alike -- axis-aligned trees of a random forest, linear or
-    neural models far beyond a class, on the far shift of
-    :func:`~skcalib.datasets.make_ood_features` -- agree confidently far
-    from the data, and none of the measures flags those inputs (their
-    expected entropy is even *lower* than in-distribution). Members built on
-    different random low-dimensional projections (Cannings and Samworth
-    2017) see a far input in different places and disagree: the default
-    ensemble separates that far shift almost perfectly with the mutual
-    information, while the expected entropy ranks it the wrong way round --
-    the decomposition at work. Choose the ensemble for the shifts you expect.
+    only where members that are each confident disagree; members that
+    extrapolate alike agree confidently far from the data, and then no
+    measure flags those inputs. On the far shift of
+    :func:`~skcalib.datasets.make_ood_features` (8 features, 40 draws, 700
+    training rows) the mutual information of the default random-projection
+    ensemble (Cannings and Samworth 2017), whose members see a far input in
+    different places, reaches an AUROC of 0.97 on average (above 0.9 in 90%
+    of the draws, 0.60 at worst), while its expected entropy ranks the OOD
+    inputs the wrong way round (AUROC 0.21: each member is *more* confident
+    there) -- the decomposition at work. A random forest of fully grown
+    trees (pure leaves: expected entropy 0, mutual information = total
+    entropy) averages 0.87 but falls to 0.28 when the shift runs along a
+    direction its axis-aligned trees extrapolate alike; linear and neural
+    members far beyond a class behave the same way. Choose the ensemble for
+    the shifts you expect.
 
     **Members and classes.** Members of scikit-learn's bagging, forest and
     voting ensembles are fitted on class indices, and their columns are
