@@ -112,10 +112,14 @@ class _ConformalFitMixin:
         """Parameters for the estimator's ``fit`` and the splitter's ``split``."""
         if get_config().get("enable_metadata_routing", False):
             # ``groups`` only when given: the regressors' fit takes none.
-            metadata = {} if groups is None else {"groups": groups}
-            routed = process_routing(
-                self, "fit", sample_weight=sample_weight, **metadata, **fit_params
-            )
+            metadata = dict(fit_params)
+            if groups is not None:
+                metadata["groups"] = groups
+            # (predictors whose fit has no sample_weight argument receive it in
+            # fit_params)
+            if sample_weight is not None:
+                metadata["sample_weight"] = sample_weight
+            routed = process_routing(self, "fit", **metadata)
             if splitter is None:
                 routed.splitter = Bunch(split={})
             return routed

@@ -365,7 +365,7 @@ def partition_rows(values, position, *, xp):
     smaller (or equal) entries come before it and larger (or equal) ones
     after, in no particular order: a selection (``numpy.partition``,
     ``torch.topk``, ...) through ``array_api_extra.partition`` when it exists
-    (array-api-extra >= 0.9), otherwise a full ascending sort of the rows.
+    (array-api-extra >= 0.9.1), otherwise a full ascending sort of the rows.
     """
     partition = getattr(xpx, "partition", None)
     if partition is not None:

@@ -479,7 +479,7 @@ def test_long_rows_sorted_by_head_agree_with_full_rows(score, partition, monkeyp
     """k > 256: set sizes come from the 128 most probable labels where they can.
 
     Those are selected by a partition, or by a sort without array-api-extra's
-    ``partition`` (array-api-extra < 0.9).
+    ``partition`` (array-api-extra < 0.9.1).
     """
     if not partition:
         import skcalib.utils._array_api as array_api_module

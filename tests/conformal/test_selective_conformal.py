@@ -370,6 +370,14 @@ def test_splitter_with_groups_and_fit_params_reach_the_estimator():
     np.testing.assert_allclose(clf.estimator_.coef_, reference.coef_)
     errors = reference.predict(X[cal]) != y[cal]
     np.testing.assert_array_equal(clf.calibration_errors_, errors)
+    # the same with metadata routing (sample_weight arrives in fit_params)
+    with config_context(enable_metadata_routing=True):
+        routed = SelectiveConformalClassifier(
+            LogisticRegression().set_fit_request(sample_weight=True),
+            calibration_size=splitter,
+        ).set_fit_request(groups=True)
+        routed.fit(X, y, groups=groups, sample_weight=weight)
+    np.testing.assert_allclose(routed.estimator_.coef_, reference.coef_)
 
 
 def test_default_split_is_a_shuffle_split():
