@@ -92,6 +92,7 @@ sphinx_gallery_conf = {
         "../examples/calibration",
         "../examples/conformal",
         "../examples/ood",
+        "../examples/uncertainty",
         "../examples/metrics",
         "../examples/datasets",
     ],
