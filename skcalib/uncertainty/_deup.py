@@ -420,8 +420,11 @@ default="input"
         {n_neighbors} nearest training inputs (of the fold's training part
         during fit, of all training inputs after), a density proxy in the
         units of ``X`` (scale ``X`` first) that keeps growing far from the
-        data, where tree-based error predictors otherwise repeat their
-        prediction at the edge of the data.
+        data, where a tree-based error predictor reading ``X`` repeats its
+        prediction at the nearest edge of the data -- low if that edge is
+        dense. Together with ``"input"``, the trees may still split on ``X``
+        first; ``"distance"`` without ``"input"`` is the reliable choice for
+        inputs far from the data.
     random_state : int, RandomState instance or None, default=None
         Seeds the default error predictor (a given one keeps its own
         ``random_state``).
