@@ -10,6 +10,7 @@ the rest are checked with their defaults. This file grows as families land.
 """
 
 import pytest
+from sklearn.ensemble import RandomForestRegressor
 from sklearn.linear_model import LogisticRegression
 from sklearn.multioutput import MultiOutputClassifier
 from sklearn.naive_bayes import GaussianNB
@@ -42,6 +43,8 @@ from skcalib.ood import ClassifierOODDetector, MahalanobisDetector
 from skcalib.uncertainty import (
     BradleyTerryConfidence,
     DataDifficultyScorer,
+    DEUPClassifier,
+    DEUPRegressor,
     LabelIssueDetector,
     SubjectiveLogicClassifier,
     TopTwoCrowdAggregator,
@@ -92,6 +95,18 @@ ESTIMATOR_INSTANCES = {
         ),
     ],
     # Uncertainty and data quality.
+    "DEUPClassifier": [
+        DEUPClassifier(),
+        DEUPClassifier(features="input+output+distance", loss="brier", random_state=0),
+    ],
+    "DEUPRegressor": [
+        DEUPRegressor(),
+        DEUPRegressor(
+            features="output+distance",
+            error_estimator=RandomForestRegressor(n_estimators=10, random_state=0),
+            cv=3,
+        ),
+    ],
     "SubjectiveLogicClassifier": [
         SubjectiveLogicClassifier(),
         SubjectiveLogicClassifier(
@@ -381,6 +396,7 @@ EXPECTED_FAILED_CHECKS = {
         _OOD_OUTLIER_CHECKS, _OOD_WRAPPED_CLASSIFIER_NEEDS_LABELS
     ),
     "OODRejectClassifier": {"check_classifiers_classes": _OOD_REJECT_LABEL},
+    "EnsembleUncertainty": dict.fromkeys(_OOD_OUTLIER_CHECKS, _OOD_NEEDS_LABELS),
     "LearnedTemperatureEnergyDetector": dict.fromkeys(
         _OOD_OUTLIER_CHECKS, _OOD_NEEDS_LABELS
     ),

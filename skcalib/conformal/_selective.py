@@ -19,6 +19,7 @@ from ..base import _SkcalibTagsMixin
 from ..metrics._ood import _tie_aware_cumsums
 from ..metrics._selective import selective_risk
 from ..utils._array_api import (
+    entr,
     float_dtype,
     get_namespace_and_device,
     move_to,
@@ -49,17 +50,11 @@ __all__ = ["SelectiveConformalClassifier", "bidirectional_preference_entropy"]
 UNCERTAINTIES = ("entropy", "1-max", "margin")
 
 
-def _neg_plogp(p, xp):
-    """``-p log p`` elementwise, with ``0 log 0 = 0``."""
-    positive = p > 0
-    return -p * xp.log(xp.where(positive, p, xp.ones_like(p)))
-
-
 def _uncertainty(proba, kind):
     """Uncertainty of each row of ``proba`` (higher = less trusted)."""
     xp, dev = get_namespace_and_device(proba)
     if kind == "entropy":
-        return xp.sum(_neg_plogp(proba, xp), axis=1)
+        return xp.sum(entr(proba, xp=xp), axis=1)
     if kind == "1-max":
         return 1 - xp.max(proba, axis=1)
     if proba.shape[1] < 2:
@@ -129,7 +124,7 @@ def bidirectional_preference_entropy(p_ab, p_ba, *, return_preference=False):
     xp, _ = get_namespace_and_device(p_ab, p_ba)
     dtype = xp.result_type(p_ab.dtype, p_ba.dtype)
     p_bar = (xp.astype(p_ab, dtype) + 1 - xp.astype(p_ba, dtype)) / 2
-    entropy = _neg_plogp(p_bar, xp) + _neg_plogp(1 - p_bar, xp)
+    entropy = entr(p_bar, xp=xp) + entr(1 - p_bar, xp=xp)
     return (entropy, p_bar) if return_preference else entropy
 
 

@@ -43,8 +43,7 @@ from sklearn.utils.validation import (
 from ..base import _SkcalibTagsMixin
 from ..conformal._common import _ConformalFitMixin, host_sample_weight
 from ..conformal._regression import _predict
-from ..conformal._selective import _neg_plogp
-from ..utils._array_api import to_numpy
+from ..utils._array_api import entr, to_numpy
 from ..utils._sklearn_compat import HasMethods, StrOptions, _fit_context, _safe_indexing
 from ..utils._validation import encode_labels
 
@@ -600,7 +599,7 @@ class DEUPClassifier(_SkcalibTagsMixin, ClassifierMixin, _BaseDEUP):
         return (np.argmax(proba, axis=1) != target).astype(np.float64)
 
     def _output_feature(self, proba):
-        return np.sum(_neg_plogp(proba, np_compat), axis=1)
+        return np.sum(entr(proba, xp=np_compat), axis=1)
 
     @available_if(_estimator_has("predict_proba"))
     def predict_proba(self, X):

@@ -47,9 +47,8 @@ from sklearn.utils.validation import (
 )
 
 from ..conformal._common import _ConformalFitMixin
-from ..conformal._selective import _neg_plogp
 from ..ood._base import BaseLearnedOODDetector
-from ..utils._array_api import get_namespace_and_device
+from ..utils._array_api import entr, get_namespace_and_device
 from ..utils._sklearn_compat import HasMethods, StrOptions, _fit_context, _safe_indexing
 from ..utils._validation import check_probabilities, check_scores, encode_labels
 
@@ -173,8 +172,8 @@ or (n_members, n_samples)
             xp=xp,
         )
     mean = xp.mean(proba, axis=0)
-    total = xp.sum(_neg_plogp(mean, xp), axis=-1)
-    expected = xp.mean(xp.sum(_neg_plogp(proba, xp), axis=-1), axis=0)
+    total = xp.sum(entr(mean, xp=xp), axis=-1)
+    expected = xp.mean(xp.sum(entr(proba, xp=xp), axis=-1), axis=0)
     information = xp.maximum(total - expected, xp.zeros_like(total))
     votes = xp.argmax(proba, axis=-1)
     classes = xp.arange(n_classes, dtype=votes.dtype, device=dev)

@@ -44,10 +44,10 @@ from sklearn.model_selection import cross_val_predict
 from sklearn.utils.multiclass import check_classification_targets
 
 from ..base import _SkcalibTagsMixin
-from ..conformal._selective import _neg_plogp
 from ..metrics._calibration import _one_hot
 from ..utils._array_api import (
     bincount,
+    entr,
     get_namespace_and_device,
     move_to,
     to_numpy,
@@ -211,7 +211,7 @@ def _quality_scores(y_idx, proba, method, xp, dev):
         return (self_conf - best_other + 1) / 2
     # confidence_weighted_entropy: normalised entropy / self-confidence, mapped
     # to [0, 1] by s -> log(1 + s) / s.
-    entropy = xp.sum(_neg_plogp(proba, xp), axis=1) / math.log(n_classes)
+    entropy = xp.sum(entr(proba, xp=xp), axis=1) / math.log(n_classes)
     ratio = entropy / xp.clip(self_conf, min=_SCORE_FLOOR)
     return xp.log(ratio + 1) / xp.clip(ratio, min=_SCORE_FLOOR)
 

@@ -358,6 +358,16 @@ def nll_from_logits(logits, y, *, sample_weight=None, xp=None):
     return xp.sum(losses * sample_weight) / xp.sum(sample_weight)
 
 
+def entr(p, *, xp):
+    """``-p log p`` elementwise, with ``0 log 0 = 0`` (``scipy.special.entr``).
+
+    Summed along the classes it is the Shannon entropy (in nats) of
+    probability vectors.
+    """
+    positive = p > 0
+    return -p * xp.log(xp.where(positive, p, xp.ones_like(p)))
+
+
 def partition_rows(values, position, *, xp):
     """``values`` partitioned along the rows around column ``position``.
 
