@@ -6,16 +6,15 @@ import array_api_compat
 import numpy as np
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone
 from sklearn.frozen import FrozenEstimator
-from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold, check_cv, cross_val_predict
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
-from ..base import _SkcalibTagsMixin
 from ..metrics._data_quality import el2n_score
 from ..utils._array_api import get_namespace_and_device, to_numpy
 from ..utils._sklearn_compat import HasMethods, Interval, _fit_context
+from ._common import _CrossFittedClassifierMixin
 
 __all__ = ["DataDifficultyScorer"]
 
@@ -30,7 +29,9 @@ def _seeded(estimator, seed):
     return estimator.set_params(**dict.fromkeys(names, seed)) if names else estimator
 
 
-class DataDifficultyScorer(_SkcalibTagsMixin, MetaEstimatorMixin, BaseEstimator):
+class DataDifficultyScorer(
+    _CrossFittedClassifierMixin, MetaEstimatorMixin, BaseEstimator
+):
     r"""EL2N difficulty of every training sample, from repeated cross-fitting.
 
     "Deep Learning on a Data Diet" (Paul, Ganguli and Dziugaite, 2021) scores
@@ -108,8 +109,6 @@ class DataDifficultyScorer(_SkcalibTagsMixin, MetaEstimatorMixin, BaseEstimator)
     (150, 1)
     """
 
-    _skcalib_family = "uncertainty"
-
     _parameter_constraints: dict = {
         "estimator": [None, HasMethods(["fit", "predict_proba"])],
         "n_fits": [Interval(Integral, 1, None, closed="left")],
@@ -126,16 +125,6 @@ class DataDifficultyScorer(_SkcalibTagsMixin, MetaEstimatorMixin, BaseEstimator)
         self.cv = cv
         self.random_state = random_state
         self.n_jobs = n_jobs
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        estimator = LogisticRegression() if self.estimator is None else self.estimator
-        inner = estimator.__sklearn_tags__()
-        tags.target_tags.required = True
-        tags.input_tags.sparse = inner.input_tags.sparse
-        tags.input_tags.allow_nan = inner.input_tags.allow_nan
-        tags.array_api_support = False
-        return tags
 
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y, **fit_params):
@@ -160,7 +149,7 @@ class DataDifficultyScorer(_SkcalibTagsMixin, MetaEstimatorMixin, BaseEstimator)
                 f"{type(self).__name__} requires y to be passed, but the target y "
                 "is None."
             )
-        estimator = LogisticRegression() if self.estimator is None else self.estimator
+        estimator = self._get_estimator()
         y_np = to_numpy(y) if array_api_compat.is_array_api_obj(y) else np.asarray(y)
         check_classification_targets(y_np)
         if isinstance(estimator, FrozenEstimator):

@@ -39,11 +39,9 @@ import array_api_compat
 import numpy as np
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone
 from sklearn.frozen import FrozenEstimator
-from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import cross_val_predict
 from sklearn.utils.multiclass import check_classification_targets
 
-from ..base import _SkcalibTagsMixin
 from ..metrics._calibration import _one_hot
 from ..utils._array_api import (
     bincount,
@@ -60,6 +58,7 @@ from ..utils._sklearn_compat import (
     _fit_context,
 )
 from ..utils._validation import check_consistent_length, check_probabilities
+from ._common import _CrossFittedClassifierMixin
 
 __all__ = [
     "LabelIssueDetector",
@@ -658,7 +657,9 @@ def label_quality_scores(
 # --------------------------------------------------------------------------
 
 
-class LabelIssueDetector(_SkcalibTagsMixin, MetaEstimatorMixin, BaseEstimator):
+class LabelIssueDetector(
+    _CrossFittedClassifierMixin, MetaEstimatorMixin, BaseEstimator
+):
     """Find mislabelled training samples with a model's cross-fitted probabilities.
 
     ``fit(X, y)`` computes out-of-sample probabilities of every training
@@ -740,8 +741,6 @@ class LabelIssueDetector(_SkcalibTagsMixin, MetaEstimatorMixin, BaseEstimator):
            [ 22, 232]])
     """
 
-    _skcalib_family = "uncertainty"
-
     _parameter_constraints: dict = {
         "estimator": [None, HasMethods(["fit", "predict_proba"])],
         "cv": ["cv_object"],
@@ -771,16 +770,6 @@ class LabelIssueDetector(_SkcalibTagsMixin, MetaEstimatorMixin, BaseEstimator):
         self.rank_by = rank_by
         self.n_jobs = n_jobs
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        estimator = LogisticRegression() if self.estimator is None else self.estimator
-        inner = estimator.__sklearn_tags__()
-        tags.target_tags.required = True
-        tags.input_tags.sparse = inner.input_tags.sparse
-        tags.input_tags.allow_nan = inner.input_tags.allow_nan
-        tags.array_api_support = False
-        return tags
-
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y, **fit_params):
         """Cross-fit the probabilities and flag the likely label errors.
@@ -804,7 +793,7 @@ class LabelIssueDetector(_SkcalibTagsMixin, MetaEstimatorMixin, BaseEstimator):
                 f"{type(self).__name__} requires y to be passed, but the target y "
                 "is None."
             )
-        estimator = LogisticRegression() if self.estimator is None else self.estimator
+        estimator = self._get_estimator()
         y_np = to_numpy(y) if array_api_compat.is_array_api_obj(y) else np.asarray(y)
         check_classification_targets(y_np)
         if isinstance(estimator, FrozenEstimator):
