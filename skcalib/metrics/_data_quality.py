@@ -41,9 +41,10 @@ def el2n_score(y_true, y_prob, *, labels=None, pos_label=None):
     ----------
     y_true : array-like of shape (n_samples,)
         Labels.
-    y_prob : array-like of shape (n_samples,), (n_samples, n_classes) or \
-(n_models, n_samples, n_classes)
-        Predicted probabilities; a 1-D array is the probability of
+    y_prob : array-like
+        Predicted probabilities, of shape (n_samples,), (n_samples,
+        n_classes) or (n_models, n_samples, n_classes); a 1-D array is the
+        probability of
         ``pos_label`` (it stands for ``[1 - p, p]``, so the score is
         :math:`\sqrt 2 |p - 1[y = \mathrm{pos}]|`).
     labels : array-like of shape (n_classes,), default=None

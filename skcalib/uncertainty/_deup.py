@@ -407,10 +407,10 @@ _DOC_COMMON = r"""
     loss : {loss_options}, default="auto"
         The per-sample loss:
 {loss_doc}
-    features : {{"input", "output", "distance", "input+output", \
-"input+distance", "output+distance", "input+output+distance"}}, \
-default="input"
-        What the error predictor reads. ``"input"`` is ``X``. DEUP
+    features : str, default="input"
+        What the error predictor reads: ``"input"``, ``"output"``,
+        ``"distance"`` or a ``+``-joined combination of them, such as
+        ``"input+output+distance"``. ``"input"`` is ``X``. DEUP
         recommends adding *stationarizing* features, which tell the error
         predictor how much the model knows about ``x`` and change less than
         ``x`` between the cross-fitted and the final model.
@@ -446,7 +446,7 @@ default="input"
         The training inputs, with ``"distance"`` in ``features``.{classes_doc}
     n_features_in_ : int
         Number of features seen during ``fit`` (when ``X`` has columns).
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (n_features,)
         Names of features seen during ``fit``, when ``X`` has string column
         names.
 

@@ -211,9 +211,9 @@ class EnsembleUncertainty(MetaEstimatorMixin, BaseLearnedOODDetector):
 
     Parameters
     ----------
-    estimator : classifier with ``estimators_`` after fit, or None, \
-default=None
-        The ensemble, unfitted (cloned and fitted here) or a
+    estimator : classifier or None, default=None
+        A classifier with ``estimators_`` after fit: the ensemble, unfitted
+        (cloned and fitted here) or a
         :class:`~sklearn.frozen.FrozenEstimator` of a fitted one. Its members
         must have ``predict_proba``; they are weighted equally. None means a
         random-projection ensemble (Cannings and Samworth 2017): a
@@ -221,9 +221,10 @@ default=None
         ``GaussianRandomProjection(n_components=2)`` +
         ``KNeighborsClassifier(n_neighbors=15)`` (fewer components or
         neighbours on tiny data), seeded by ``random_state`` (see Notes).
-    measure : {"mutual_information", "total_entropy", "expected_entropy", \
-"variation_ratio"}, default="mutual_information"
-        The uncertainty whose negative is ``score_samples``.
+    measure : str, default="mutual_information"
+        The uncertainty whose negative is ``score_samples``:
+        ``"mutual_information"``, ``"total_entropy"``, ``"expected_entropy"``
+        or ``"variation_ratio"``.
     calibration_size : float in (0, 1) or int, default=0.2
         Part of ``X`` held out to calibrate ``offset_`` and the p-values when
         the ensemble is fitted here (unused with a frozen ensemble).
@@ -250,7 +251,7 @@ default=None
         Sorted scores of the calibration samples.
     n_features_in_ : int
         Number of features of ``X`` (when it has columns).
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (n_features,)
         Names of features seen during ``fit``, when ``X`` has string column
         names.
 

@@ -497,10 +497,11 @@ def find_label_issues(
     labels : array-like of shape (n_classes,), default=None
         The class of each column, sorted. By default ``range(n_classes)`` for
         integer labels in that range, else the sorted distinct labels of ``y``.
-    filter_by : {"prune_by_noise_rate", "prune_by_class", "both", \
-"confident_learning", "predicted_neq_given", "low_self_confidence", \
-"low_normalized_margin"}, default="prune_by_noise_rate"
-        Which samples to flag (see above).
+    filter_by : str, default="prune_by_noise_rate"
+        Which samples to flag (see above): ``"prune_by_noise_rate"``,
+        ``"prune_by_class"``, ``"both"``, ``"confident_learning"``,
+        ``"predicted_neq_given"``, ``"low_self_confidence"`` or
+        ``"low_normalized_margin"``.
     frac_noise : float in (0, 1], default=1.0
         Flag only this fraction of the estimated number of errors of each
         (given, true) pair (the most confident ones). Only used by the
@@ -509,9 +510,10 @@ def find_label_issues(
         Keep at least this many samples of each label unflagged; classes with
         at most this many samples (or a single one) are never flagged, with a
         warning. Only used by the ``prune_by_*`` and ``"both"`` rules.
-    return_indices_ranked_by : {"self_confidence", "normalized_margin", \
-"confidence_weighted_entropy"} or None, default=None
-        If None, return a boolean mask; otherwise the indices of the flagged
+    return_indices_ranked_by : str or None, default=None
+        If None, return a boolean mask; otherwise (``"self_confidence"``,
+        ``"normalized_margin"`` or ``"confidence_weighted_entropy"``) the
+        indices of the flagged
         samples, sorted by increasing label quality score of this kind (most
         likely errors first; ties by index).
 
@@ -615,9 +617,9 @@ def label_quality_scores(
         Out-of-sample predicted probabilities.
     labels : array-like of shape (n_classes,), default=None
         The class of each column (see :func:`find_label_issues`).
-    method : {"self_confidence", "normalized_margin", \
-"confidence_weighted_entropy"}, default="self_confidence"
-        Which score.
+    method : str, default="self_confidence"
+        Which score: ``"self_confidence"``, ``"normalized_margin"`` or
+        ``"confidence_weighted_entropy"``.
     adjust_pred_probs : bool, default=False
         Subtract the per-class thresholds of confident learning from the
         probabilities (then shift and renormalise) before scoring, which
