@@ -67,20 +67,15 @@ def _positional_arity(func):
     )
 
 
-def _accepts(func, name):
+def _accepts(func, name, *, var_keyword=True):
+    """Whether ``func`` takes ``name``: by name, or (``var_keyword``) ``**kwargs``."""
     try:
         params = inspect.signature(func).parameters
     except (TypeError, ValueError):
         return False
-    return name in params or any(p.kind == p.VAR_KEYWORD for p in params.values())
-
-
-def _names(func, name):
-    """Whether ``func`` has a parameter called ``name`` (not just ``**kwargs``)."""
-    try:
-        return name in inspect.signature(func).parameters
-    except (TypeError, ValueError):
-        return False
+    return name in params or (
+        var_keyword and any(p.kind == p.VAR_KEYWORD for p in params.values())
+    )
 
 
 class _Scorer:
@@ -134,7 +129,9 @@ class _Scorer:
             Greater is better.
         """
         method = self._find_method(estimator)
-        method_kwargs = {k: v for k, v in kwargs.items() if _names(method, k)}
+        method_kwargs = {
+            k: v for k, v in kwargs.items() if _accepts(method, k, var_keyword=False)
+        }
         response = method(X, **method_kwargs)
         score_kwargs = {**self._kwargs}
         for key, value in kwargs.items():

@@ -1,8 +1,12 @@
 """Shared pieces of the estimators that cross-fit a wrapped classifier."""
 
+import array_api_compat
+import numpy as np
 from sklearn.linear_model import LogisticRegression
+from sklearn.utils.multiclass import check_classification_targets
 
 from ..base import _SkcalibTagsMixin
+from ..utils._array_api import to_numpy
 
 __all__ = ["_CrossFittedClassifierMixin"]
 
@@ -27,3 +31,14 @@ class _CrossFittedClassifierMixin(_SkcalibTagsMixin):
         tags.input_tags.allow_nan = inner.input_tags.allow_nan
         tags.array_api_support = False
         return tags
+
+    def _host_labels(self, y):
+        """``y`` as a NumPy array of classification targets (required)."""
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y "
+                "is None."
+            )
+        y = to_numpy(y) if array_api_compat.is_array_api_obj(y) else np.asarray(y)
+        check_classification_targets(y)
+        return y

@@ -2,13 +2,11 @@
 
 from numbers import Integral, Real
 
-import array_api_compat
 import numpy as np
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone
 from sklearn.frozen import FrozenEstimator
 from sklearn.model_selection import StratifiedKFold, check_cv, cross_val_predict
 from sklearn.utils import check_random_state
-from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
 from ..metrics._data_quality import el2n_score
@@ -144,14 +142,8 @@ class DataDifficultyScorer(
         self : object
             The fitted scorer.
         """
-        if y is None:
-            raise ValueError(
-                f"{type(self).__name__} requires y to be passed, but the target y "
-                "is None."
-            )
+        y_np = self._host_labels(y)
         estimator = self._get_estimator()
-        y_np = to_numpy(y) if array_api_compat.is_array_api_obj(y) else np.asarray(y)
-        check_classification_targets(y_np)
         if isinstance(estimator, FrozenEstimator):
             self.classes_ = np.asarray(estimator.classes_)
             runs = [estimator.predict_proba(X)]

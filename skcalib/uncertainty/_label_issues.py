@@ -40,7 +40,6 @@ import numpy as np
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone
 from sklearn.frozen import FrozenEstimator
 from sklearn.model_selection import cross_val_predict
-from sklearn.utils.multiclass import check_classification_targets
 
 from ..metrics._calibration import _one_hot
 from ..utils._array_api import (
@@ -790,14 +789,8 @@ class LabelIssueDetector(
         self : object
             The fitted detector.
         """
-        if y is None:
-            raise ValueError(
-                f"{type(self).__name__} requires y to be passed, but the target y "
-                "is None."
-            )
+        y_np = self._host_labels(y)
         estimator = self._get_estimator()
-        y_np = to_numpy(y) if array_api_compat.is_array_api_obj(y) else np.asarray(y)
-        check_classification_targets(y_np)
         if isinstance(estimator, FrozenEstimator):
             proba = estimator.predict_proba(X)
             self.classes_ = np.asarray(estimator.classes_)
