@@ -38,6 +38,15 @@ class SkcalibTags:
         Whether the estimator only supports two classes.
     """
 
+
+    Examples
+    --------
+    >>> from skcalib.base import SkcalibTags, get_skcalib_tags
+    >>> from skcalib.calibration import TemperatureScaling
+    >>> get_skcalib_tags(TemperatureScaling())
+    SkcalibTags(family='calibrator', input_kind='logits', binary_only=False)
+    >>> SkcalibTags().family is None
+    True
     family: str | None = None
     input_kind: str = "features"
     binary_only: bool = False
@@ -85,17 +94,55 @@ class CalibratorMixin(_SkcalibTagsMixin, ClassifierMixin):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.classifier_tags.poor_score = True
+
+    Examples
+    --------
+    >>> from sklearn.base import is_classifier
+    >>> from skcalib.base import CalibratorMixin, get_skcalib_tags
+    >>> from skcalib.calibration import TemperatureScaling
+    >>> issubclass(TemperatureScaling, CalibratorMixin)
+    True
+    >>> is_classifier(TemperatureScaling())
+    True
+    >>> get_skcalib_tags(TemperatureScaling()).input_kind
+    'logits'
         return tags
 
 
 class ConformalClassifierMixin(_SkcalibTagsMixin, ClassifierMixin):
-    """Mixin for conformal classifiers (``predict_set`` returns boolean sets)."""
+    """Mixin for conformal classifiers (``predict_set`` returns boolean sets).
+
+    Examples
+    --------
+    >>> from sklearn.base import is_classifier
+    >>> from skcalib.base import ConformalClassifierMixin, get_skcalib_tags
+    >>> from skcalib.conformal import SplitConformalClassifier
+    >>> issubclass(SplitConformalClassifier, ConformalClassifierMixin)
+    True
+    >>> is_classifier(SplitConformalClassifier())
+    True
+    >>> get_skcalib_tags(SplitConformalClassifier()).family
+    'conformal_classifier'
+    """
 
     _skcalib_family = "conformal_classifier"
 
 
 class ConformalRegressorMixin(_SkcalibTagsMixin, RegressorMixin):
-    """Mixin for conformal regressors (``predict_interval`` returns (n, 2))."""
+    """Mixin for conformal regressors (``predict_interval`` returns (n, 2)).
+
+    Examples
+    --------
+    >>> from sklearn.base import is_regressor
+    >>> from skcalib.base import ConformalRegressorMixin, get_skcalib_tags
+    >>> from skcalib.conformal import SplitConformalRegressor
+    >>> issubclass(SplitConformalRegressor, ConformalRegressorMixin)
+    True
+    >>> is_regressor(SplitConformalRegressor())
+    True
+    >>> get_skcalib_tags(SplitConformalRegressor()).family
+    'conformal_regressor'
+    """
 
     _skcalib_family = "conformal_regressor"
 
@@ -109,3 +156,15 @@ class OODDetectorMixin(_SkcalibTagsMixin, OutlierMixin):
     """
 
     _skcalib_family = "ood_detector"
+
+    Examples
+    --------
+    >>> from sklearn.base import is_outlier_detector
+    >>> from skcalib.base import OODDetectorMixin, get_skcalib_tags
+    >>> from skcalib.ood import EnergyDetector
+    >>> issubclass(EnergyDetector, OODDetectorMixin)
+    True
+    >>> is_outlier_detector(EnergyDetector())
+    True
+    >>> get_skcalib_tags(EnergyDetector()).family
+    'ood_detector'

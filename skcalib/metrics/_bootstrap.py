@@ -29,6 +29,22 @@ class BootstrapResult(namedtuple("BootstrapResult", ["estimate", "low", "high"])
         Bounds of the confidence interval.
     distribution : ndarray of shape (n_resamples,) or (n_resamples, ...)
         The metric on every bootstrap resample.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skcalib.metrics import bootstrap_confidence_interval, brier_score
+    >>> rng = np.random.default_rng(0)
+    >>> y_prob = rng.uniform(size=200)
+    >>> y_true = (rng.uniform(size=200) < y_prob).astype(int)
+    >>> result = bootstrap_confidence_interval(
+    ...     brier_score, y_true, y_prob, n_resamples=100, random_state=0
+    ... )
+    >>> estimate, low, high = result
+    >>> bool(low <= estimate <= high)
+    True
+    >>> result.distribution.shape
+    (100,)
     """
 
     def __new__(cls, estimate, low, high, distribution=None):

@@ -54,6 +54,19 @@ BrierDecomposition.__doc__ = """Murphy (1973) decomposition of the Brier score.
 
 ``brier = reliability - resolution + uncertainty`` when the forecasts are
 constant within each bin (see :func:`brier_score_decomposition`).
+
+Examples
+--------
+>>> import numpy as np
+>>> from skcalib.metrics import brier_score, brier_score_decomposition
+>>> y_true, y_prob = np.array([0, 0, 1, 1]), np.array([0.2, 0.2, 0.8, 0.8])
+>>> parts = brier_score_decomposition(y_true, y_prob)
+>>> [round(v, 3) for v in parts]
+[0.04, 0.25, 0.25]
+>>> round(parts.reliability - parts.resolution + parts.uncertainty, 3)
+0.04
+>>> round(brier_score(y_true, y_prob), 3)
+0.04
 """
 
 

@@ -108,8 +108,7 @@ def ensemble_uncertainty(member_proba):
 
     Parameters
     ----------
-    member_proba : array-like of shape (n_members, n_samples, n_classes) \
-or (n_members, n_samples)
+    member_proba : array-like of shape (n_members, n_samples[, n_classes])
         Class probabilities of each member (rows on the simplex). A 2-D array
         holds the probability of the positive class of a binary problem.
         Any array-API namespace under scikit-learn's
@@ -143,7 +142,7 @@ or (n_members, n_samples)
     members that disagree have no aleatoric uncertainty:
 
     >>> import numpy as np
-    >>> from skcalib.uncertainty._ensemble import ensemble_uncertainty
+    >>> from skcalib.uncertainty import ensemble_uncertainty
     >>> member_proba = np.array([[[0.5, 0.5], [1.0, 0.0]],
     ...                          [[0.5, 0.5], [0.0, 1.0]]])
     >>> result = ensemble_uncertainty(member_proba)

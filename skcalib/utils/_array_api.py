@@ -115,6 +115,20 @@ def get_namespace_and_device(*arrays, xp=None):
     ------
     ValueError
         If the arrays live on different devices.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import array_api_strict
+    >>> from sklearn import config_context
+    >>> from skcalib.utils import get_namespace_and_device
+    >>> xp, device = get_namespace_and_device(np.ones(3))
+    >>> xp.__name__, device
+    ('array_api_compat.numpy', 'cpu')
+    >>> with config_context(array_api_dispatch=True):
+    ...     xp, device = get_namespace_and_device(array_api_strict.ones(3))
+    >>> xp.__name__, device
+    ('array_api_strict', array_api_strict.Device('CPU_DEVICE'))
     """
     xp = get_namespace(*arrays, xp=xp)
     if is_numpy_namespace(xp):

@@ -84,7 +84,24 @@ def _binomial_tolerance(level, n_test, n_calib):
 
 
 def check_predict_proba_simplex(name, estimator):
-    """``predict_proba`` returns finite probabilities in [0, 1] summing to one."""
+    """``predict_proba`` returns finite probabilities in [0, 1] summing to one.
+
+    Also checks that ``predict`` is the most probable class. Raises an
+    ``AssertionError`` naming the estimator when a property fails.
+
+    Examples
+    --------
+    >>> from skcalib.calibration import TemperatureScaling
+    >>> from skcalib.utils.estimator_checks import check_predict_proba_simplex
+    >>> check_predict_proba_simplex("TemperatureScaling", TemperatureScaling())
+    >>> class Doubled(TemperatureScaling):
+    ...     def predict_proba(self, X):
+    ...         return 2 * super().predict_proba(X)
+    >>> check_predict_proba_simplex("Doubled", Doubled())  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+        ...
+    AssertionError: Doubled.predict_proba returned values outside [0, 1]: ...
+    """
     X, y = _classification_data(estimator)
     est = clone(estimator).fit(X, y)
     proba = to_numpy(est.predict_proba(X))
@@ -163,6 +180,13 @@ def check_conformal_coverage(name, estimator, *, confidence_level=0.9):
     Fits on 2000 rows (the estimator splits them between training and
     calibration) and measures coverage on 3000 fresh rows, allowing three
     standard deviations of split-to-split and test-set noise below the target.
+
+    Examples
+    --------
+    >>> from skcalib.conformal import SplitConformalRegressor
+    >>> from skcalib.utils.estimator_checks import check_conformal_coverage
+    >>> est = SplitConformalRegressor(random_state=0)
+    >>> check_conformal_coverage("SplitConformalRegressor", est, confidence_level=0.8)
     """
     tags = get_skcalib_tags(estimator)
     X, y = _conformal_data(estimator, 5000)
@@ -192,6 +216,13 @@ def check_conformal_nested_sets(name, estimator):
 
     The level is changed with ``set_params`` after fitting: conformal predictors
     read ``confidence_level`` at predict time, so no refit may be needed.
+
+    Examples
+    --------
+    >>> from skcalib.conformal import SplitConformalClassifier
+    >>> from skcalib.utils.estimator_checks import check_conformal_nested_sets
+    >>> est = SplitConformalClassifier(random_state=0)
+    >>> check_conformal_nested_sets("SplitConformalClassifier", est)
     """
     tags = get_skcalib_tags(estimator)
     X, y = _conformal_data(estimator, 800)
@@ -233,6 +264,13 @@ def check_ood_score_direction(name, estimator):
 
     Also checks ``decision_function == score_samples - offset_`` and that
     ``predict`` returns +1 / -1 with the sign of ``decision_function``.
+
+    Examples
+    --------
+    >>> from skcalib.ood import EnergyDetector, MahalanobisDetector
+    >>> from skcalib.utils.estimator_checks import check_ood_score_direction
+    >>> check_ood_score_direction("EnergyDetector", EnergyDetector())
+    >>> check_ood_score_direction("MahalanobisDetector", MahalanobisDetector())
     """
     from ..datasets import make_classification_logits, make_ood_features
 
@@ -317,7 +355,14 @@ def _data_for(estimator):
 
 
 def check_inputs_not_modified(name, estimator):
-    """``fit`` and the prediction methods leave ``X`` and ``y`` unchanged."""
+    """``fit`` and the prediction methods leave ``X`` and ``y`` unchanged.
+
+    Examples
+    --------
+    >>> from skcalib.calibration import TemperatureScaling
+    >>> from skcalib.utils.estimator_checks import check_inputs_not_modified
+    >>> check_inputs_not_modified("TemperatureScaling", TemperatureScaling())
+    """
     X, y = _data_for(estimator)
     X_copy, y_copy = X.copy(), y.copy()
     _fit_outputs(estimator, X, y)
@@ -326,7 +371,20 @@ def check_inputs_not_modified(name, estimator):
 
 
 def check_deterministic_given_random_state(name, estimator):
-    """Two fits with the same integer ``random_state`` give identical outputs."""
+    """Two fits with the same integer ``random_state`` give identical outputs.
+
+    Estimators without a ``random_state`` parameter pass trivially.
+
+    Examples
+    --------
+    >>> from skcalib.conformal import SplitConformalClassifier
+    >>> from skcalib.utils.estimator_checks import (
+    ...     check_deterministic_given_random_state,
+    ... )
+    >>> check_deterministic_given_random_state(
+    ...     "SplitConformalClassifier", SplitConformalClassifier()
+    ... )
+    """
     if "random_state" not in estimator.get_params():
         return
     X, y = _data_for(estimator)
@@ -339,7 +397,22 @@ def check_deterministic_given_random_state(name, estimator):
 
 
 def yield_skcalib_checks(estimator):
-    """Yield the skcalib checks that apply to ``estimator``, as ``check(name, est)``."""
+    """Yield the skcalib checks that apply to ``estimator``, as ``check(name, est)``.
+
+    Which checks apply depends on the estimator's family
+    (:func:`~skcalib.base.get_skcalib_tags`).
+
+    Examples
+    --------
+    >>> from skcalib.conformal import SplitConformalClassifier
+    >>> from skcalib.utils.estimator_checks import yield_skcalib_checks
+    >>> for check in yield_skcalib_checks(SplitConformalClassifier()):
+    ...     print(check.__name__)
+    check_inputs_not_modified
+    check_deterministic_given_random_state
+    check_conformal_coverage
+    check_conformal_nested_sets
+    """
     tags = get_skcalib_tags(estimator)
     yield check_inputs_not_modified
     yield check_deterministic_given_random_state
@@ -361,6 +434,14 @@ def check_skcalib_estimator(estimator):
     ----------
     estimator : estimator instance
         An unfitted estimator (it is cloned by each check).
+
+    Examples
+    --------
+    Nothing is printed when every check passes:
+
+    >>> from skcalib.ood import KNNDetector
+    >>> from skcalib.utils.estimator_checks import check_skcalib_estimator
+    >>> check_skcalib_estimator(KNNDetector())
     """
     name = type(estimator).__name__
     for check in yield_skcalib_checks(estimator):

@@ -32,6 +32,16 @@ class BaseConformityScore(BaseEstimator, metaclass=ABCMeta):
 
     Subclasses list their parameter constraints in ``_parameter_constraints``
     (scikit-learn's format); :func:`resolve_conformity_score` validates them.
+
+    Examples
+    --------
+    >>> from sklearn.base import clone
+    >>> from skcalib.conformal.scores import BaseConformityScore, RAPSScore
+    >>> score = RAPSScore(k_reg=2)
+    >>> isinstance(score, BaseConformityScore)
+    True
+    >>> clone(score).get_params()["k_reg"]
+    2
     """
 
     _parameter_constraints: dict = {}

@@ -293,6 +293,26 @@ class BaseClassificationScore(BaseConformityScore):
     ``_needs_u_at_predict``; scores with data-driven parameters override
     ``_tuning_size`` (fraction of the calibration data to hold out) and
     :meth:`tune`.
+
+    Examples
+    --------
+    A new score needs only the two kernels, written with the array namespace
+    ``xp``; here the negative log-probability of the label:
+
+    >>> import numpy as np
+    >>> from skcalib.conformal.scores import BaseClassificationScore
+    >>> class NegLogScore(BaseClassificationScore):
+    ...     def _conformity_scores(self, y_prob, y, u, *, xp, device):
+    ...         p_y = xp.take_along_axis(y_prob, y[:, None], axis=1)[:, 0]
+    ...         return -xp.log(p_y)
+    ...     def _label_scores(self, y_prob, u, *, xp, device):
+    ...         return -xp.log(y_prob)
+    >>> proba = np.array([[0.7, 0.2, 0.1], [0.4, 0.35, 0.25]])
+    >>> NegLogScore().conformity_scores(proba, np.array([0, 1])).round(3)
+    array([0.357, 1.05 ])
+    >>> NegLogScore().prediction_sets(proba, np.array([1.1]))[:, :, 0]
+    array([[ True, False, False],
+           [ True,  True, False]])
     """
 
     def _needs_u_at_fit(self):

@@ -74,6 +74,24 @@ class BaseRegressionScore(BaseConformityScore):
     :meth:`conformity_scores` and :meth:`intervals`; scores with a model of
     their own to fit override ``_needs_tuning`` and :meth:`tune`, which the
     conformal predictor calls with its training rows.
+
+    Examples
+    --------
+    The squared residual, whose intervals are ``y_pred ± sqrt(q)``:
+
+    >>> import numpy as np
+    >>> from skcalib.conformal.scores import BaseRegressionScore
+    >>> class SquaredResidualScore(BaseRegressionScore):
+    ...     def _conformity_scores(self, y, y_pred, *, xp):
+    ...         return (y - y_pred) ** 2
+    ...     def _half_width(self, y_pred, q, *, xp):
+    ...         return xp.sqrt(q)
+    >>> score = SquaredResidualScore()
+    >>> score.conformity_scores(np.array([1.0, 2.0]), np.array([1.5, 0.0]))
+    array([0.25, 4.  ])
+    >>> score.intervals(np.array([1.5, 0.0]), [4.0])[:, :, 0]
+    array([[-0.5,  3.5],
+           [-2. ,  2. ]])
     """
 
     def _needs_tuning(self):
