@@ -12,9 +12,44 @@ import inspect
 
 import numpy as np
 import pytest
+from sklearn.base import clone
+from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+from sklearn.utils import get_tags
 
 import skcalib.metrics as metrics
+from skcalib.base import get_skcalib_tags
+from skcalib.calibration import (
+    BBQ,
+    BetaCalibration,
+    CalibratedClassifierCV,
+    CorrectnessAwareCalibrator,
+    DirichletCalibration,
+    HistogramBinning,
+    InputDependentTemperatureScaling,
+    IsotonicCalibration,
+    MatrixScaling,
+    PlattScaling,
+    TemperatureScaling,
+    VectorScaling,
+    VennAbersCalibrator,
+)
+from skcalib.datasets import make_classification_logits, make_ood_features
+from skcalib.ood import (
+    EnergyDetector,
+    EntropyDetector,
+    GENDetector,
+    KNNDetector,
+    LearnedTemperatureEnergyDetector,
+    MahalanobisDetector,
+    MaxLogitDetector,
+    MSPDetector,
+    RelativeMahalanobisDetector,
+    ViMDetector,
+)
+from skcalib.uncertainty import BradleyTerryConfidence, SubjectiveLogicClassifier
 from skcalib.utils._testing import array_api_combinations, assert_same_on_namespace
+from skcalib.utils.discovery import all_estimators
+from skcalib.utils.estimator_checks import _classification_data
 
 # Functions of skcalib.metrics that take no arrays (scorer factories).
 # Model-selection helpers, not metrics of arrays.
@@ -158,4 +193,222 @@ def test_metric_same_on_namespace(func_name, arg_names, kwargs, combination):
         kwargs["sample_weight"] = D["weight"]
     assert_same_on_namespace(
         func, [D[name] for name in arg_names], kwargs, combination=combination
+    )
+
+
+# --------------------------------------------------------------------------
+# Estimators: fit then every prediction method, on every namespace.
+# --------------------------------------------------------------------------
+
+# Prediction methods compared across namespaces (whichever each estimator has).
+PREDICT_METHODS = (
+    "predict",
+    "predict_proba",
+    "predict_set",
+    "predict_interval",
+    "score_samples",
+    "decision_function",
+    "predict_proba_interval",
+    "score_pvalues",
+)
+
+
+def _estimator_data(estimator, n_samples=200, n_classes=3, random_state=0):
+    """``(X, y)`` of the kind the estimator expects (its skcalib input kind)."""
+    tags = get_skcalib_tags(estimator)
+    if tags.family == "ood_detector" and tags.input_kind == "features":
+        return make_ood_features(
+            n_samples,
+            0,
+            n_features=6,
+            n_classes=n_classes,
+            random_state=random_state,
+        )
+    if tags.family == "ood_detector":
+        return make_classification_logits(
+            n_samples, n_classes + 2, temperature=2.0, random_state=random_state
+        )
+    return _classification_data(
+        estimator,
+        n_samples=n_samples,
+        n_classes=n_classes,
+        random_state=random_state,
+    )
+
+
+def _est_case(estimator, id=None, n_classes=3):
+    return pytest.param(estimator, n_classes, id=id or type(estimator).__name__)
+
+
+# One case per array-API estimator (``array_api_support`` tag True), plus
+# parameter variants whose code paths differ (binary inputs, meta-estimators).
+ESTIMATOR_CASES = [
+    _est_case(BBQ()),
+    _est_case(BetaCalibration()),
+    _est_case(BradleyTerryConfidence()),
+    _est_case(CorrectnessAwareCalibrator()),
+    _est_case(DirichletCalibration()),
+    _est_case(EnergyDetector()),
+    _est_case(EntropyDetector()),
+    _est_case(GENDetector()),
+    _est_case(HistogramBinning()),
+    _est_case(HistogramBinning(strategy="quantile"), id="HistogramBinning-quantile"),
+    _est_case(InputDependentTemperatureScaling()),
+    _est_case(IsotonicCalibration()),
+    _est_case(KNNDetector(random_state=0)),
+    _est_case(LearnedTemperatureEnergyDetector(random_state=0)),
+    _est_case(MSPDetector()),
+    _est_case(MahalanobisDetector(random_state=0)),
+    _est_case(MatrixScaling()),
+    _est_case(MaxLogitDetector()),
+    _est_case(PlattScaling()),
+    _est_case(RelativeMahalanobisDetector(random_state=0)),
+    _est_case(SubjectiveLogicClassifier()),
+    _est_case(TemperatureScaling()),
+    _est_case(VectorScaling()),
+    _est_case(VennAbersCalibrator()),
+    _est_case(ViMDetector(n_components=2, random_state=0)),
+    # Two classes: 1-D decision values / probabilities, one calibrator.
+    *(
+        _est_case(est, id=f"{type(est).__name__}-binary", n_classes=2)
+        for est in (
+            BBQ(),
+            BetaCalibration(),
+            HistogramBinning(),
+            IsotonicCalibration(),
+            PlattScaling(),
+            TemperatureScaling(),
+            VennAbersCalibrator(),
+        )
+    ),
+    # Meta-estimator: array-API when its classifier and calibrator both are.
+    *(
+        _est_case(
+            CalibratedClassifierCV(LinearDiscriminantAnalysis(), method=method, cv=3),
+            id=f"CalibratedClassifierCV-LDA-{method}",
+        )
+        for method in ("temperature", "sigmoid", "isotonic", "vector")
+    ),
+]
+
+
+def _array_api_estimator_names():
+    return sorted(
+        name for name, cls in all_estimators() if get_tags(cls()).array_api_support
+    )
+
+
+def test_every_array_api_estimator_has_a_case():
+    covered = {type(case.values[0]).__name__ for case in ESTIMATOR_CASES}
+    missing = sorted(set(_array_api_estimator_names()) - covered)
+    assert not missing, f"array-API estimators without a case: {missing}"
+    # A case for an estimator that lost its tag would test a promise not made.
+    for case in ESTIMATOR_CASES:
+        assert get_tags(case.values[0]).array_api_support, case.id
+
+
+def _tolerances(combination):
+    if combination[2] == "float32":
+        return {"rtol": 1e-3, "atol": 1e-4}
+    return {"rtol": 1e-5, "atol": 1e-8}
+
+
+def _check_float_dtypes(outputs, dtype):
+    """Floating outputs keep the floating dtype of ``X`` (float32 stays float32)."""
+    for name, out in outputs.items():
+        out_dtype = getattr(out, "dtype", None)
+        if out_dtype is not None and "float" in str(out_dtype):
+            assert out_dtype == dtype, f"{name} returned {out_dtype}, X is {dtype}"
+
+
+def _fit_and_predict(estimator):
+    def run(X, y, X_test):
+        fitted = clone(estimator).fit(X, y)
+        outputs = {
+            method: getattr(fitted, method)(X_test)
+            for method in PREDICT_METHODS
+            if hasattr(fitted, method)
+        }
+        if X.dtype != y.dtype:  # not pairs of integer item indices
+            _check_float_dtypes(outputs, X.dtype)
+        return outputs
+
+    return run
+
+
+@pytest.mark.parametrize("combination", array_api_combinations())
+@pytest.mark.parametrize("estimator, n_classes", ESTIMATOR_CASES)
+def test_estimator_same_on_namespace(estimator, n_classes, combination):
+    X, y = _estimator_data(estimator, n_classes=n_classes)
+    assert_same_on_namespace(
+        _fit_and_predict(estimator),
+        [X[:150], y[:150], X[150:]],
+        combination=combination,
+        **_tolerances(combination),
+    )
+
+
+# --------------------------------------------------------------------------
+# Displays: ``from_predictions`` computes the same curves on every namespace.
+# --------------------------------------------------------------------------
+
+DISPLAY_CASES = [
+    _case("ReliabilityDisplay", ("y", "proba"), n_bins=5, sample_weight="weight"),
+    _case(
+        "ReliabilityDisplay",
+        ("y_bin", "p_bin"),
+        smooth=True,
+        n_bootstrap=20,
+        random_state=0,
+        sample_weight="weight",
+    ),
+    _case("ReliabilityDisplay", ("y", "proba"), multi_class="classwise", n_bins=4),
+    _case("OODScoreDisplay", ("ood", "ood_score"), tpr=0.9),
+    _case("CoverageDisplay", ("y", "sets"), by="class", confidence_level=0.9),
+    _case(
+        "CoverageDisplay",
+        ("y", "sets_levels"),
+        by="level",
+        confidence_level=[0.5, 0.8],
+    ),
+]
+
+
+def _display_values(display):
+    """The computed data of a display (its parameters, not its artists)."""
+    return {
+        name: value
+        for name, value in vars(display).items()
+        if not name.endswith("_") and not isinstance(value, str) and value is not None
+    }
+
+
+def test_every_display_has_an_array_api_case():
+    displays = {name for name in metrics.__all__ if name.endswith("Display")}
+    covered = {case.values[0] for case in DISPLAY_CASES}
+    assert displays, "no display found in skcalib.metrics"
+    assert displays <= covered, f"displays without a case: {displays - covered}"
+
+
+@pytest.mark.parametrize("combination", array_api_combinations())
+@pytest.mark.parametrize("display_name, arg_names, kwargs", DISPLAY_CASES)
+def test_display_same_on_namespace(display_name, arg_names, kwargs, combination):
+    plt = pytest.importorskip("matplotlib.pyplot")
+    display_cls = getattr(metrics, display_name)
+    data = dict(D, sets_levels=np.stack([D["sets"], D["sets"] | D["sets"][::-1]], -1))
+    kwargs = dict(kwargs)
+    arrays = {k: data[v] for k, v in kwargs.items() if isinstance(v, str) and v in D}
+    options = {k: v for k, v in kwargs.items() if k not in arrays}
+
+    def call(*args, **array_kwargs):
+        display = display_cls.from_predictions(*args, **array_kwargs, **options)
+        plt.close(display.figure_)
+        return _display_values(display)
+
+    assert_same_on_namespace(
+        call,
+        [data[name] for name in arg_names],
+        arrays,
+        combination=combination,
+        **_tolerances(combination),
     )
