@@ -70,7 +70,6 @@ class ScoreTable:
     """
 
     def __init__(self, scores, categories, n_categories, sample_weight, *, xp, device):
-        self.dtype = scores.dtype
         self.sorted_scores, self.weights, self.cumulative = [], [], []
         self.totals = np.zeros(n_categories)
         for category in range(n_categories):
@@ -89,6 +88,11 @@ class ScoreTable:
             self.weights.append(w)
             self.cumulative.append(cumulative)
             self.totals[category] = float(cumulative[-1])
+
+    @property
+    def dtype(self):
+        """Dtype of the scores (not stored: skops does not trust ``numpy.dtype``)."""
+        return self.sorted_scores[0].dtype
 
     def quantiles(self, levels):
         """Conformal quantile of every category: array of shape (n_categories, L).

@@ -468,7 +468,8 @@ default="euclidean"
         y_host = _as_host_array(y)
         label_sets = _check_label_sets(y_host)
         n, n_labels = label_sets.shape
-        self._y_dtype = y_host.dtype
+        # The dtype's string ('<i8'), not a numpy.dtype, which skops does not trust.
+        self._y_dtype = y_host.dtype.str
         sw = host_sample_weight(sample_weight, n)
         rng = check_random_state(self.random_state)
         _, rows, X_cal = self._fit_split(
