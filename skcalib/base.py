@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 from sklearn.base import ClassifierMixin, OutlierMixin, RegressorMixin
 
+from .utils._dask import wrap_rowwise_methods
+
 __all__ = [
     "CalibratorMixin",
     "ConformalClassifierMixin",
@@ -70,6 +72,12 @@ class _SkcalibTagsMixin:
     _skcalib_family = None
     _skcalib_input_kind = "features"
     _skcalib_binary_only = False
+
+    def __init_subclass__(cls, **kwargs):
+        # Row-wise methods (predict_proba, predict_set, score_samples, ...)
+        # return lazy Dask arrays for Dask inputs: see skcalib.utils._dask.
+        super().__init_subclass__(**kwargs)
+        wrap_rowwise_methods(cls)
 
     def __skcalib_tags__(self):
         return SkcalibTags(

@@ -14,6 +14,8 @@ from ..utils._array_api import (
     move_to,
     to_numpy,
 )
+from ..utils._dask import is_dask_array
+from ..utils._dask_fit import fit_calibrator_dask
 from ..utils._sklearn_compat import _fit_context
 from ..utils._validation import (
     check_consistent_length,
@@ -67,6 +69,8 @@ class BaseScoreCalibrator(CalibratorMixin, BaseEstimator, metaclass=ABCMeta):
         self : object
             The fitted calibrator.
         """
+        if is_dask_array(X):
+            return fit_calibrator_dask(self, X, y, sample_weight)
         X, y_np, xp, device = self._validate_fit_data(X, y)
         self.n_features_in_ = 1 if X.ndim == 1 else X.shape[1]
         self._check_input_kind(X, xp=xp)

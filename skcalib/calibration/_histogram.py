@@ -26,6 +26,13 @@ def _bin_midpoints(inner_edges, *, xp):
     return (edges[:-1] + edges[1:]) / 2
 
 
+def bin_values(inner_edges, w_sum, pos_sum, *, xp):
+    """Weighted fraction of positives per bin; the bin's midpoint where empty."""
+    nonempty = w_sum > 0
+    safe = xp.where(nonempty, w_sum, xp.ones_like(w_sum))
+    return xp.where(nonempty, pos_sum / safe, _bin_midpoints(inner_edges, xp=xp))
+
+
 def _contiguous(column, *, xp):
     """A contiguous copy of a column of the score matrix.
 
@@ -153,9 +160,14 @@ class HistogramBinning(BaseOneVsRestCalibrator):
 
     def _fit(self, logits, y, sample_weight, *, xp):
         super()._fit(logits, y, sample_weight, xp=xp)
-        _, dev = get_namespace_and_device(logits, xp=xp)
-        zero = xp.zeros((1,), dtype=logits.dtype, device=dev)
-        one = xp.ones((1,), dtype=logits.dtype, device=dev)
+        return self._stack_bins(xp=xp)
+
+    def _stack_bins(self, *, xp):
+        """Set ``bin_edges_`` and ``bin_probabilities_`` from ``calibrators_``."""
+        inner = self.calibrators_[0][0]
+        _, dev = get_namespace_and_device(inner, xp=xp)
+        zero = xp.zeros((1,), dtype=inner.dtype, device=dev)
+        one = xp.ones((1,), dtype=inner.dtype, device=dev)
         self.bin_edges_ = xp.stack(
             [xp.concat([zero, inner, one]) for inner, _ in self.calibrators_]
         )
@@ -180,10 +192,7 @@ class HistogramBinning(BaseOneVsRestCalibrator):
             pos_sum = bincount(
                 bins, weights=sample_weight * target, minlength=n_bins, xp=xp
             )
-        nonempty = w_sum > 0
-        safe = xp.where(nonempty, w_sum, xp.ones_like(w_sum))
-        values = xp.where(nonempty, pos_sum / safe, _bin_midpoints(inner, xp=xp))
-        return inner, values
+        return inner, bin_values(inner, w_sum, pos_sum, xp=xp)
 
     def _predict_binary(self, state, scores, *, xp):
         inner_edges, bin_probabilities = state

@@ -15,6 +15,28 @@ _WARM_START_ROWS = 20_000
 _FINAL_STEP = 1e-5
 
 
+def _nll_derivatives(logits, y, sample_weight, *, xp):
+    """``u -> (NLL, d/da, d2/da2)`` at ``a = exp(u) = 1 / T``, for Newton's method.
+
+    The row-shifted logits and their squares are computed once, here.
+    """
+    shifted = logits - xp.max(logits, axis=1, keepdims=True)
+    shifted_true = xp.take_along_axis(shifted, y[:, None], axis=1)[:, 0]
+    shifted_sq = shifted * shifted
+
+    def derivatives(u):
+        return temperature_nll_derivatives(
+            shifted,
+            shifted_sq,
+            shifted_true,
+            math.exp(u),
+            sample_weight=sample_weight,
+            xp=xp,
+        )
+
+    return derivatives
+
+
 class TemperatureScaling(BaseScoreCalibrator):
     """Temperature scaling: probabilities are ``softmax(logits / T)``.
 
@@ -89,41 +111,39 @@ class TemperatureScaling(BaseScoreCalibrator):
         self.tol = tol
 
     def _fit(self, logits, y, sample_weight, *, xp):
-        shifted = logits - xp.max(logits, axis=1, keepdims=True)
-        shifted_true = xp.take_along_axis(shifted, y[:, None], axis=1)[:, 0]
-        n_samples = shifted.shape[0]
-        u, n_iter = 0.0, 0
-        stride = n_samples // _WARM_START_ROWS
+        warm_start = None
+        stride = logits.shape[0] // _WARM_START_ROWS
         if stride >= 2:
             # Warm start on every stride-th row (deterministic): Newton then
             # needs only two or three passes over the full data.
             rows = slice(None, None, stride)
-            u, n_iter = self._newton(
-                shifted[rows, ...],
-                shifted_true[rows],
+            warm_start = _nll_derivatives(
+                logits[rows, ...],
+                y[rows],
                 None if sample_weight is None else sample_weight[rows],
-                u,
                 xp=xp,
             )
-        u, n_full = self._newton(shifted, shifted_true, sample_weight, u, xp=xp)
+        derivatives = _nll_derivatives(logits, y, sample_weight, xp=xp)
+        return self._fit_derivatives(derivatives, warm_start)
+
+    def _fit_derivatives(self, derivatives, warm_start=None):
+        """Set ``temperature_`` by Newton's method, given the NLL's derivatives.
+
+        ``derivatives(u)`` returns the NLL and its first two derivatives in
+        ``a = 1 / T`` at ``u = log a``; ``warm_start``, if given, is the same
+        function on a subsample, minimised first. (For Dask arrays they are
+        reductions over the row blocks, see :mod:`skcalib.utils._dask_fit`.)
+        """
+        u, n_iter = 0.0, 0
+        if warm_start is not None:
+            u, n_iter = self._newton(warm_start, u)
+        u, n_full = self._newton(derivatives, u)
         self.temperature_ = math.exp(-u)
         self.n_iter_ = n_iter + n_full
         return self
 
-    def _newton(self, shifted, shifted_true, sample_weight, u, *, xp):
+    def _newton(self, derivatives, u):
         """Minimise the NLL over ``u = log(1 / T)`` from ``u``; return (u, n_iter)."""
-        shifted_sq = shifted * shifted
-
-        def derivatives(u):
-            return temperature_nll_derivatives(
-                shifted,
-                shifted_sq,
-                shifted_true,
-                math.exp(u),
-                sample_weight=sample_weight,
-                xp=xp,
-            )
-
         value, grad_a, hess_a = derivatives(u)
         for n_iter in range(1, self.max_iter + 1):
             a = math.exp(u)

@@ -24,6 +24,8 @@ from ..utils._array_api import (
     move_to,
     to_numpy,
 )
+from ..utils._dask import is_dask_array
+from ..utils._dask_fit import fit_split_conformal_classifier_dask
 from ..utils._sklearn_compat import (
     HasMethods,
     Interval,
@@ -560,6 +562,10 @@ BaseClassificationScore, default="lac"
         self : object
             The fitted predictor.
         """
+        if is_dask_array(X):
+            return fit_split_conformal_classifier_dask(
+                self, X, y, sample_weight, groups
+            )
         X, y, sw, groups = self._validate_fit_data(X, y, sample_weight, groups)
         rng = check_random_state(self.random_state)
         _, rows, X_cal = self._fit_split(X, y, sample_weight, groups, fit_params, rng)

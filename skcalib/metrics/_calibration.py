@@ -21,6 +21,8 @@ from collections import namedtuple
 import numpy as np
 
 from ..utils._array_api import get_namespace_and_device, to_numpy
+from ..utils._dask import is_dask_array
+from ..utils._dask_fit import dask_binned_calibration_error
 from ..utils._validation import check_proba_targets
 from ._binning import (
     _RELPLOT_DENSITY_EPS,
@@ -188,6 +190,18 @@ def _binned_calibration_error(
     _check_option(strategy, "strategy", _STRATEGIES)
     _check_option(norm, "norm", _NORMS)
     _check_option(multi_class, "multi_class", _MULTI_CLASS)
+    if is_dask_array(y_prob) and (strategy == "uniform" or n_bins == 1):
+        # Per-block bin sums, added up: the data never reach the client.
+        return dask_binned_calibration_error(
+            y_true,
+            y_prob,
+            n_bins=n_bins,
+            norm=norm,
+            multi_class=multi_class,
+            labels=labels,
+            pos_label=pos_label,
+            sample_weight=sample_weight,
+        )
     xp, device, y_idx, proba, is_1d, weight = _prepare(
         y_true, y_prob, labels, pos_label, sample_weight
     )

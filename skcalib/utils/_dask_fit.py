@@ -1,0 +1,450 @@
+"""Fitting and metrics on Dask arrays: reductions of per-block statistics.
+
+Nothing here gathers the data on the client. Every function makes passes
+over the row blocks of Dask arrays in which each block returns a few numbers
+(sums of NLL derivatives, bin counts and sums, histogram counts, moments);
+only those cross to the client, where they are added in block order with
+:func:`~skcalib.utils._dask.reduce_row_blocks`. The per-block maths is the
+NumPy code of the estimator or metric itself, so results equal NumPy's up to
+the order of the floating-point sums (and exactly for the conformal
+quantile, an order statistic found by :func:`dask_conformal_quantile`).
+
+The estimators call in here when ``X`` is a Dask array (see
+:func:`~skcalib.utils._dask.is_dask_array`).
+"""
+
+import numpy as np
+from array_api_compat import numpy as np_compat
+
+from ._array_api import _conformal_rank
+from ._dask import as_row_chunked, map_row_blocks, reduce_row_blocks, rows_like
+from ._validation import _BINARY_LABEL_SETS, check_confidence_level, encode_labels
+
+__all__ = [
+    "DaskScoreTable",
+    "dask_binned_calibration_error",
+    "dask_conformal_quantile",
+    "fit_calibrator_dask",
+    "fit_split_conformal_classifier_dask",
+]
+
+# Histogram bins per selection round, and the largest number of candidate
+# rows gathered on the client once the rank's bin is small enough.
+_SELECTION_BINS = 4096
+_MAX_CANDIDATES = 1 << 17
+
+
+def dask_unique(values):
+    """Sorted unique values of a Dask array (per-block uniques, merged)."""
+    import dask
+
+    parts = dask.compute(*[dask.delayed(np.unique)(b) for b in values.to_delayed()])
+    return np.unique(np.concatenate(parts)) if parts else np.empty(0)
+
+
+def _fit_inputs(estimator, X, y, sample_weight):
+    """Row-chunked ``X``, label indices and weights; sets ``classes_``."""
+    name = type(estimator).__name__
+    if y is None:
+        raise ValueError(f"{name} requires y to be passed, but the target y is None.")
+    X = as_row_chunked(X)
+    y = rows_like(y, X, name="y")
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    estimator.classes_ = dask_unique(y)
+    if estimator.classes_.shape[0] < 2:
+        raise ValueError(
+            f"{name} needs samples of at least two classes; y contains one class "
+            f"only: {estimator.classes_.tolist()}."
+        )
+    classes = estimator.classes_
+    y_idx = map_row_blocks(
+        lambda b: encode_labels(b, classes), [y], (), np.int64, token="encode-labels"
+    )
+    w = rows_like(sample_weight, X, name="sample_weight")
+    estimator.n_features_in_ = 1 if X.ndim == 1 else X.shape[1]
+    return X, y_idx, w
+
+
+def _block_logits(estimator, X_block):
+    """The estimator's NumPy logits of one block, after its own input checks."""
+    estimator._check_input_kind(X_block, xp=np_compat)
+    return estimator._to_logits(np.asarray(X_block), xp=np_compat)
+
+
+def fit_calibrator_dask(estimator, X, y, sample_weight=None):
+    """Fit a score calibrator on Dask arrays without gathering them.
+
+    :class:`~skcalib.calibration.TemperatureScaling`: Newton's method on the
+    NLL, each iteration one pass whose blocks return the weighted sums of the
+    value, gradient and Hessian
+    (:func:`~skcalib.utils._array_api.temperature_nll_derivatives`).
+    :class:`~skcalib.calibration.HistogramBinning` (``strategy="uniform"``):
+    one pass summing per-bin weights and positives.
+
+    Parameters
+    ----------
+    estimator : BaseScoreCalibrator
+    X : dask.array.Array of shape (n_samples, n_classes) or (n_samples,)
+    y, sample_weight : array-like or dask.array.Array of shape (n_samples,)
+
+    Returns
+    -------
+    estimator : the fitted estimator
+    """
+    from ..calibration._histogram import HistogramBinning
+    from ..calibration._temperature import TemperatureScaling
+
+    if isinstance(estimator, TemperatureScaling):
+        return _fit_temperature(estimator, X, y, sample_weight)
+    if isinstance(estimator, HistogramBinning) and (
+        estimator.strategy == "uniform" or estimator.n_bins == 1
+    ):
+        return _fit_histogram(estimator, X, y, sample_weight)
+    raise TypeError(
+        f"{type(estimator).__name__} cannot be fitted on Dask arrays yet (only "
+        "TemperatureScaling and HistogramBinning(strategy='uniform') can); fit it "
+        "on a NumPy sample, X.compute(), and score Dask arrays lazily afterwards."
+    )
+
+
+def _fit_temperature(estimator, X, y, sample_weight):
+    from ..calibration._temperature import _WARM_START_ROWS
+
+    X, y_idx, w = _fit_inputs(estimator, X, y, sample_weight)
+    arrays = [X, y_idx] + ([] if w is None else [w])
+
+    def block_sums(u, X_block, y_block, w_block=None):
+        # Means over the block, times its weight: sums that add up over blocks.
+        total = y_block.shape[0] if w_block is None else float(np.sum(w_block))
+        derivatives = _block_derivatives(estimator, X_block, y_block, w_block)
+        return [total * v for v in derivatives(u)] + [total]
+
+    def derivatives(u):
+        sums = reduce_row_blocks(lambda *blocks: block_sums(u, *blocks), arrays)
+        return tuple(float(v) for v in sums[:3] / sums[3])
+
+    warm_start = None
+    stride = X.shape[0] // _WARM_START_ROWS
+    if stride >= 2:
+        # NumPy's warm start: every stride-th row (about 20,000), gathered.
+        warm_start = _block_derivatives(
+            estimator, *(a[::stride].compute() for a in arrays)
+        )
+    return estimator._fit_derivatives(derivatives, warm_start)
+
+
+def _block_derivatives(estimator, X_block, y_block, w_block=None):
+    """NumPy's derivative closure (a function of ``log(1 / T)``) on one block."""
+    from ..calibration._temperature import _nll_derivatives
+
+    logits = _block_logits(estimator, X_block)
+    return _nll_derivatives(logits, y_block, w_block, xp=np_compat)
+
+
+def _fit_histogram(estimator, X, y, sample_weight):
+    from ..calibration._histogram import bin_values
+
+    X, y_idx, w = _fit_inputs(estimator, X, y, sample_weight)
+    n_bins = estimator.n_bins
+    n_classes = estimator.classes_.shape[0]
+    columns = [1] if n_classes == 2 else list(range(n_classes))
+    dtype = np.float32 if X.dtype == np.float32 else np.float64
+    inner = np.arange(1, n_bins, dtype=dtype) / dtype(n_bins)
+
+    def block_counts(X_block, y_block, w_block=None):
+        logits = _block_logits(estimator, X_block)
+        weight = np.ones(y_block.shape[0]) if w_block is None else w_block
+        out = []
+        for j in columns:
+            bins = np.searchsorted(inner, logits[:, j], side="left")
+            out.append(np.bincount(bins, weights=weight, minlength=n_bins))
+            out.append(
+                np.bincount(bins, weights=weight * (y_block == j), minlength=n_bins)
+            )
+        return np.concatenate(out)
+
+    arrays = [X, y_idx] + ([] if w is None else [w])
+    sums = reduce_row_blocks(block_counts, arrays).astype(dtype)
+    sums = sums.reshape(len(columns), 2, n_bins)
+    estimator.calibrators_ = [
+        (inner, bin_values(inner, w_sum, pos_sum, xp=np_compat))
+        for w_sum, pos_sum in sums
+    ]
+    return estimator._stack_bins(xp=np_compat)
+
+
+# --------------------------------------------------------------------------
+# Exact conformal quantile: distributed selection by histogram refinement
+# --------------------------------------------------------------------------
+
+
+def _finite_range(scores):
+    """``(min, max)`` of the finite scores and the counts of -inf and +inf."""
+
+    def block(s):
+        s = np.asarray(s, dtype=np.float64)
+        finite = s[np.isfinite(s)]
+        lo, hi = (finite.min(), finite.max()) if finite.size else (np.inf, -np.inf)
+        return [lo, -hi, -np.sum(s == -np.inf), -np.sum(s == np.inf)]
+
+    extremes = reduce_row_blocks(block, [scores], combine=np.minimum)
+    lo, neg_hi, neg_inf, pos_inf = extremes
+    return lo, -neg_hi, int(-neg_inf), int(-pos_inf)
+
+
+def _in_interval(s, lo, hi):
+    s = np.asarray(s, dtype=np.float64)
+    return s[(s >= lo) & (s <= hi)]
+
+
+def _kth_smallest(scores, k, lo, hi, below):
+    """The ``k``-th smallest score (1-based), known to lie in ``[lo, hi]``.
+
+    ``below`` scores are smaller than ``lo``. Each round counts the scores of
+    every block in ``_SELECTION_BINS`` equal-width bins of ``[lo, hi]`` and
+    narrows the interval to the bin holding rank ``k``; once that bin holds
+    few scores (or cannot be split further in floating point), its distinct
+    values and their counts are gathered and the rank read off exactly.
+    """
+    import dask
+
+    n_bins = _SELECTION_BINS
+    while True:
+        edges = np.linspace(lo, hi, n_bins + 1)
+        splittable = np.all(np.diff(edges) > 0)
+        if splittable:
+
+            def block(s, edges=edges):
+                v = _in_interval(s, edges[0], edges[-1])
+                idx = np.clip(np.searchsorted(edges, v, side="right") - 1, 0, None)
+                return np.bincount(np.minimum(idx, n_bins - 1), minlength=n_bins)
+
+            counts = reduce_row_blocks(block, [scores])
+            cumulative = np.cumsum(counts)
+            j = int(np.searchsorted(cumulative, k - below, side="left"))
+            before = below + (int(cumulative[j - 1]) if j else 0)
+            # Bin j is [e_j, e_{j+1}) (the last one closed); as a closed
+            # interval it may also hold scores equal to e_{j+1}, above the
+            # rank: those are counted by the gather below.
+            lo, hi, below = edges[j], edges[j + 1], before
+            if counts[j] > _MAX_CANDIDATES:
+                continue
+        parts = dask.compute(
+            *[
+                dask.delayed(_value_counts)(b, lo, hi)
+                for b in scores.to_delayed().ravel()
+            ]
+        )
+        values = np.concatenate([p[0] for p in parts])
+        counts = np.concatenate([p[1] for p in parts])
+        unique, inverse = np.unique(values, return_inverse=True)
+        cumulative = below + np.cumsum(np.bincount(inverse, weights=counts))
+        return unique[int(np.searchsorted(cumulative, k, side="left"))]
+
+
+def _value_counts(s, lo, hi):
+    return np.unique(_in_interval(s, lo, hi), return_counts=True)
+
+
+def dask_conformal_quantile(scores, confidence_level):
+    """Exact conformal quantile of Dask ``scores``, without sorting them.
+
+    The same value as :func:`~skcalib.utils._array_api.conformal_quantile`
+    (unweighted): the ``ceil((n + 1) * level)``-th smallest score, ``+inf``
+    when that rank exceeds ``n``. It is found by distributed selection: one
+    pass for the range, then passes counting the scores of each block in 4096
+    bins, narrowing to the bin that holds the rank, until the bin is small
+    enough to gather its distinct values (usually one histogram pass for
+    ``10^8`` scores). The client only ever holds counts and the few
+    candidates of one bin.
+
+    Parameters
+    ----------
+    scores : dask.array.Array of shape (n_samples,)
+        Conformity scores (no NaN).
+    confidence_level : float or sequence of float in (0, 1)
+
+    Returns
+    -------
+    quantile : ndarray
+        0-d for a scalar level, else shape ``(n_levels,)``; in ``scores``'
+        dtype.
+
+    Examples
+    --------
+    >>> import dask.array as da
+    >>> import numpy as np
+    >>> from skcalib.utils._dask_fit import dask_conformal_quantile
+    >>> scores = da.from_array(np.arange(9.0, 0.0, -1.0), chunks=4)  # n = 9
+    >>> float(dask_conformal_quantile(scores, 0.8))  # ceil(10 * 0.8) = 8th
+    8.0
+    """
+    levels = check_confidence_level(confidence_level)
+    if scores.ndim != 1:
+        raise ValueError(f"scores must be 1-D, got shape {tuple(scores.shape)}.")
+    scores = scores.rechunk({0: scores.chunks[0]})
+    n = int(scores.shape[0])
+    lo, hi, n_neg_inf, n_pos_inf = _finite_range(scores) if n else (0, 0, 0, 0)
+    out = []
+    for level in levels:
+        k = max(1, _conformal_rank(n, float(level)))
+        if k > n or k > n - n_pos_inf:
+            out.append(np.inf)
+        elif k <= n_neg_inf:
+            out.append(-np.inf)
+        else:
+            out.append(_kth_smallest(scores, k, lo, hi, n_neg_inf))
+    result = np.asarray(out, dtype=scores.dtype)
+    return result[0] if np.ndim(confidence_level) == 0 else result
+
+
+class DaskScoreTable:
+    """The calibration table of a conformal predictor fitted on Dask scores.
+
+    One category of scores (no groups, not class-conditional), unweighted,
+    plus the empty category of unseen groups of :class:`CategoryLayout`. It keeps
+    the lazy Dask scores and computes the quantile of each requested level by
+    :func:`dask_conformal_quantile` the first time it is asked for, then
+    caches it: ``confidence_level`` can still change after ``fit``. Pickled
+    copies (those shipped to Dask workers) keep only the cached quantiles.
+    """
+
+    def __init__(self, scores):
+        self.scores = scores
+        self.dtype = scores.dtype
+        # The second category is the (empty) one of groups unseen at fit.
+        self.totals = np.asarray([float(scores.shape[0]), 0.0])
+        self._cache = {}
+
+    def __getstate__(self):
+        return {**self.__dict__, "scores": None}
+
+    def quantiles(self, levels):
+        """Conformal quantiles, shape (2, n_levels) (row 1: unseen groups, +inf)."""
+        missing = [float(lev) for lev in levels if float(lev) not in self._cache]
+        if missing:
+            if self.scores is None:
+                raise ValueError(
+                    f"confidence_level {missing} was not computed before the "
+                    "predictor was copied; predict once on the client first."
+                )
+            found = dask_conformal_quantile(self.scores, missing)
+            self._cache.update(zip(missing, found, strict=True))
+        found = [self._cache[float(lev)] for lev in levels]
+        return np.asarray([found, [np.inf] * len(found)], dtype=self.dtype)
+
+    def _unsupported(self, *args, **kwargs):
+        raise NotImplementedError(
+            "p-values and test weights need every calibration score; a conformal "
+            "predictor fitted on Dask arrays only provides prediction sets."
+        )
+
+    test_weighted_quantiles = mass_at_least = _unsupported
+
+
+def fit_split_conformal_classifier_dask(estimator, X, y, sample_weight, groups):
+    """Calibrate a :class:`~skcalib.conformal.SplitConformalClassifier` on Dask data.
+
+    The model must be a :class:`~sklearn.frozen.FrozenEstimator` (all the
+    rows calibrate, nothing is trained on Dask data). The conformity scores
+    are computed block by block and stay lazy; the quantile is an exact
+    distributed selection (:class:`DaskScoreTable`).
+    """
+    from sklearn.frozen import FrozenEstimator
+    from sklearn.utils import check_random_state
+
+    from ..conformal._calibration_table import CategoryLayout
+    from ..conformal._classification import _predict_proba
+    from ..conformal.scores import resolve_conformity_score
+
+    name = type(estimator).__name__
+    model = estimator._get_estimator()
+    score = resolve_conformity_score(estimator.conformity_score)
+    unsupported = {
+        "a FrozenEstimator as estimator": not isinstance(model, FrozenEstimator),
+        "no sample_weight": sample_weight is not None,
+        "no groups": groups is not None,
+        "class_conditional=False": estimator.class_conditional,
+        "a conformity score without tuning or randomisation": (
+            score._tuning_size() > 0 or score._needs_u_at_fit()
+        ),
+    }
+    needed = [need for need, violated in unsupported.items() if violated]
+    if needed:
+        raise ValueError(
+            f"{name} on Dask arrays needs {', '.join(needed)}; compute X first "
+            "(X.compute()) for the other options."
+        )
+    if y is None:
+        raise ValueError(f"{name} requires y to be passed, but the target y is None.")
+    X = as_row_chunked(X)
+    y = rows_like(y, X, name="y")
+    estimator.estimator_ = model
+    estimator.classes_ = np.asarray(model.classes_)
+    estimator.n_features_in_ = X.shape[1]
+    classes = estimator.classes_
+
+    def block_scores(X_block, y_block):
+        proba = _predict_proba(model, X_block, classes)
+        return score.conformity_scores(proba, encode_labels(y_block, classes), u=None)
+
+    dtype = block_scores(X[:1].compute(), y[:1].compute()).dtype
+    scores = map_row_blocks(block_scores, [X, y], (), dtype, token="conformity")
+    estimator.conformity_score_ = score
+    estimator.conformity_scores_ = scores
+    estimator.groups_ = None
+    estimator._layout = CategoryLayout(1, classes.shape[0], False)
+    estimator._table = DaskScoreTable(scores)
+    rng = check_random_state(estimator.random_state)
+    estimator._predict_seed = int(rng.randint(np.iinfo(np.int32).max))
+    estimator.quantiles_ = estimator._fitted_quantiles()
+    return estimator
+
+
+def dask_binned_calibration_error(
+    y_true, y_prob, *, n_bins, norm, multi_class, labels, pos_label, sample_weight
+):
+    """Binned calibration error (``strategy="uniform"``) of Dask predictions.
+
+    One pass: every block returns its per-bin sums of weights, confidences
+    and outcomes (the NumPy metric's own ``_bin_statistics``), which add up
+    over blocks; the error is computed from the totals. Labels are resolved
+    globally first (one pass over ``y_true``), as the NumPy metric does.
+    """
+    from ..metrics._binning import _bin_statistics, _calibration_error_from_stats
+    from ..metrics._calibration import _confidence_outcome, _prepare
+
+    y_prob = as_row_chunked(y_prob)
+    y_true = rows_like(y_true, y_prob, name="y_true")
+    seen = dask_unique(y_true)
+    if y_prob.ndim == 2 and labels is None:
+        k = y_prob.shape[1]
+        integers = seen.dtype.kind in "iub" and np.all((seen >= 0) & (seen < k))
+        labels = np.arange(k) if integers else seen
+    if y_prob.ndim == 1 and pos_label is None:
+        present = set(seen.tolist())
+        if any(present <= s for s in _BINARY_LABEL_SETS):
+            # As check_proba_targets decides from all the labels (a block may
+            # hold one label only).
+            pos_label = True if seen.dtype == bool else 1
+    weight = rows_like(sample_weight, y_prob, name="sample_weight")
+
+    def block_stats(y_block, p_block, w_block=None):
+        xp, dev, y_idx, proba, is_1d, w = _prepare(
+            y_block, p_block, labels, pos_label, w_block
+        )
+        conf, outcome, weights = _confidence_outcome(
+            proba, y_idx, w, is_1d, multi_class, xp, dev
+        )
+        stats = _bin_statistics(
+            conf, outcome, weights, n_bins=n_bins, strategy="uniform", xp=xp, device=dev
+        )
+        return np.stack(stats)
+
+    arrays = [y_true, y_prob] + ([] if weight is None else [weight])
+    w_sum, conf_sum, out_sum = reduce_row_blocks(block_stats, arrays)
+    per_column = _calibration_error_from_stats(
+        w_sum, conf_sum, out_sum, norm=norm, xp=np_compat
+    )
+    return float(np.mean(per_column))
