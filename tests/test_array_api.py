@@ -8,10 +8,13 @@ module cannot silently erode. The per-family test modules under
 registry that guarantees coverage.
 """
 
+import collections
+import contextlib
 import inspect
 
 import numpy as np
 import pytest
+from sklearn import config_context
 from sklearn.base import clone
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 from sklearn.utils import get_tags
@@ -47,7 +50,12 @@ from skcalib.ood import (
     ViMDetector,
 )
 from skcalib.uncertainty import BradleyTerryConfidence, SubjectiveLogicClassifier
-from skcalib.utils._testing import array_api_combinations, assert_same_on_namespace
+from skcalib.utils._testing import (
+    array_api_combinations,
+    assert_same_on_namespace,
+    convert_inputs,
+    skip_if_unavailable,
+)
 from skcalib.utils.discovery import all_estimators
 from skcalib.utils.estimator_checks import _classification_data
 
@@ -412,3 +420,155 @@ def test_display_same_on_namespace(display_name, arg_names, kwargs, combination)
         combination=combination,
         **_tolerances(combination),
     )
+
+
+# --------------------------------------------------------------------------
+# Host transfers: counted on array_api_strict's second device, they must not
+# grow with the number of rows (nor, beyond a documented budget, with the
+# number of classes or of optimiser iterations).
+# --------------------------------------------------------------------------
+
+# Every way an array_api_strict array reaches the host: DLPack/NumPy copies
+# (``to_numpy``) and Python scalars (``float(x)``, ``if x:``, ``range(x)``).
+_HOST_HOOKS = (
+    "__array__",
+    "__bool__",
+    "__buffer__",
+    "__complex__",
+    "__dlpack__",
+    "__float__",
+    "__index__",
+    "__int__",
+    "__iter__",
+)
+
+# Host transfers allowed per optimiser iteration (``n_iter_``, summed over the
+# nested calibrators): the scalars of a convergence test or of a line search,
+# or the loss and gradient handed to scipy.optimize (one transfer of a small
+# vector). Bradley-Terry solves each Newton step by conjugate gradients with
+# three scalars per CG step, at most one CG step per item (20 items here).
+PER_ITERATION_TRANSFERS = {"BradleyTerryConfidence": 4 + 3 * 20}
+DEFAULT_PER_ITERATION_TRANSFERS = 3
+
+# Host transfers allowed per class for one-vs-rest calibrators: each binary
+# calibrator checks or reduces its own column (sums of weights and positives,
+# a binned count, the isotonic fit that scikit-learn runs on the host), a
+# bounded number of transfers of O(n_bins) values, never of one per row.
+PER_CLASS_TRANSFERS = {
+    "BBQ": 3,
+    "BetaCalibration": 2,
+    "CorrectnessAwareCalibrator": 2,
+    "HistogramBinning": 2,
+    "IsotonicCalibration": 2,
+    # One Newton fit per class: two scalars plus one per Newton step (about six
+    # here; ``n_iter_`` reports only the largest count over the classes).
+    "PlattScaling": 8,
+    "MatrixScaling": 1,
+    "VectorScaling": 1,
+}
+
+
+@contextlib.contextmanager
+def _count_host_transfers():
+    """Count the host transfers of array_api_strict arrays inside the block."""
+    import array_api_strict
+
+    array_type = type(array_api_strict.asarray(0.0))
+    counts = collections.Counter()
+    originals = {hook: getattr(array_type, hook) for hook in _HOST_HOOKS}
+
+    def counted(hook, method):
+        def wrapper(self, *args, **kwargs):
+            counts[hook] += 1
+            return method(self, *args, **kwargs)
+
+        return wrapper
+
+    for hook, method in originals.items():
+        setattr(array_type, hook, counted(hook, method))
+    try:
+        yield counts
+    finally:
+        for hook, method in originals.items():
+            setattr(array_type, hook, method)
+
+
+def _total_iterations(obj, seen=None):
+    """``n_iter_`` summed over ``obj`` and the estimators nested in it."""
+    seen = set() if seen is None else seen
+    if id(obj) in seen:
+        return 0
+    seen.add(id(obj))
+    if isinstance(obj, (list, tuple)):
+        return sum(_total_iterations(o, seen) for o in obj)
+    if not type(obj).__module__.startswith(("skcalib.", "sklearn.")):
+        return 0
+    n_iter = np.sum(getattr(obj, "n_iter_", 0))
+    nested = vars(obj).values() if hasattr(obj, "__dict__") else ()
+    return int(n_iter) + sum(_total_iterations(v, seen) for v in nested)
+
+
+def _per_class_transfers(estimator):
+    """Allowed fit transfers per class (one-vs-rest calibrators, per fold)."""
+    if isinstance(estimator, CalibratedClassifierCV):
+        calibrator = estimator._get_calibrator()
+        return estimator.cv * PER_CLASS_TRANSFERS.get(type(calibrator).__name__, 0)
+    return PER_CLASS_TRANSFERS.get(type(estimator).__name__, 0)
+
+
+def _transfers(estimator, X, y, X_test):
+    """(fit transfers, predict transfers, optimiser iterations) on device1."""
+    import array_api_strict
+
+    X, y, X_test = convert_inputs(
+        [X, y, X_test], array_api_strict, array_api_strict.Device("device1"), "float64"
+    )
+    with config_context(array_api_dispatch=True), _count_host_transfers() as counts:
+        fitted = clone(estimator).fit(X, y)
+        n_fit = sum(counts.values())
+        for method in PREDICT_METHODS:
+            if hasattr(fitted, method):
+                getattr(fitted, method)(X_test)
+    return n_fit, sum(counts.values()) - n_fit, _total_iterations(fitted)
+
+
+@pytest.mark.parametrize("estimator, n_classes", ESTIMATOR_CASES)
+def test_host_transfers_do_not_grow_with_rows(estimator, n_classes):
+    skip_if_unavailable("array_api_strict", "device1")
+    X, y = _estimator_data(estimator, n_classes=n_classes)
+    small = _transfers(estimator, X[:150], y[:150], X[150:])
+    # The same rows ten times: the same fit (the same mean loss), ten times
+    # the work; only the iteration count may change (rounding).
+    large = _transfers(
+        estimator,
+        np.tile(X[:150], (10,) + (1,) * (X.ndim - 1)),
+        np.tile(y[:150], 10),
+        np.tile(X[150:], (10,) + (1,) * (X.ndim - 1)),
+    )
+    name = type(estimator).__name__
+    per_iteration = PER_ITERATION_TRANSFERS.get(name, DEFAULT_PER_ITERATION_TRANSFERS)
+    assert large[1] == small[1], f"predict transfers {small[1]} -> {large[1]}"
+    allowed = per_iteration * abs(large[2] - small[2])
+    assert abs(large[0] - small[0]) <= allowed, (
+        f"fit transfers {small[0]} (n=150, {small[2]} iterations) -> {large[0]} "
+        f"(n=1500, {large[2]} iterations)"
+    )
+
+
+@pytest.mark.parametrize(
+    "estimator",
+    [case.values[0] for case in ESTIMATOR_CASES if case.values[1] == 3],
+    ids=[case.id for case in ESTIMATOR_CASES if case.values[1] == 3],
+)
+def test_host_transfers_bounded_in_classes(estimator):
+    skip_if_unavailable("array_api_strict", "device1")
+    counts = {}
+    for n_classes in (3, 6):
+        X, y = _estimator_data(estimator, n_classes=n_classes)
+        counts[n_classes] = _transfers(estimator, X[:150], y[:150], X[150:])
+    name = type(estimator).__name__
+    per_iteration = PER_ITERATION_TRANSFERS.get(name, DEFAULT_PER_ITERATION_TRANSFERS)
+    assert counts[6][1] == counts[3][1], f"predict transfers: {counts}"
+    allowed = per_iteration * abs(counts[6][2] - counts[3][2])
+    allowed += 3 * _per_class_transfers(estimator)
+    assert counts[6][0] - counts[3][0] <= allowed, f"fit transfers: {counts}"
