@@ -22,6 +22,8 @@ import numpy as np
 from array_api_compat import numpy as np_compat
 from sklearn import get_config
 
+from ._parallel import by_row_blocks
+
 __all__ = [
     "bincount",
     "conformal_quantile",
@@ -248,8 +250,64 @@ def move_to(x, *, xp, device):
         return xp.asarray(to_numpy(x), device=device)
 
 
+# NumPy kernels over (n, k) matrices go by row blocks of about this many
+# entries (1 MiB of float32): their temporaries stay in cache, so the matrix
+# is read from memory once, and the blocks run in threads.
+_BLOCK_ENTRIES = 1 << 18
+
+
+def _by_rows(kernel, x, *args, xp):
+    """``kernel(x, *args)``, by row blocks for large NumPy matrices.
+
+    Every argument is sliced along its rows; ``kernel`` must be row-wise, so
+    the result is the same as one call (see
+    :func:`~skcalib.utils._parallel.by_row_blocks`). Other namespaces get one
+    call on the whole arrays, which their own kernels fuse.
+    """
+    n_rows, n_cols = x.shape
+    if not is_numpy_namespace(xp) or n_rows * n_cols <= 2 * _BLOCK_ENTRIES:
+        return kernel(x, *args)
+    return by_row_blocks(
+        kernel,
+        (x, *args),
+        (True,) * (1 + len(args)),
+        n_rows=n_rows,
+        block_rows=max(1, _BLOCK_ENTRIES // n_cols),
+        xp=xp,
+    )
+
+
+def _max_and_sum_exp(x, axis, xp):
+    """Shift ``m`` (the maximum, 0 where not finite) and ``sum(exp(x - m))``.
+
+    Both with kept dimensions; ``logsumexp = log(s) + m``. Rows that are all
+    -inf would give nan from (-inf) - (-inf): they are shifted by 0.
+    """
+    m = xp.max(x, axis=axis, keepdims=True)
+    m = xp.where(xp.isfinite(m), m, xp.zeros_like(m))
+    return m, xp.sum(xp.exp(x - m), axis=axis, keepdims=True)
+
+
+def _shift_and_normaliser(x, axis, xp):
+    """:func:`_max_and_sum_exp`; along the rows of a matrix, by row blocks.
+
+    The blocks make one read of ``x`` from memory: the row maximum and the
+    exponential sum of a block are computed while it is in cache.
+    """
+    if x.ndim != 2 or axis not in (1, -1):
+        return _max_and_sum_exp(x, axis, xp)
+    stats = _by_rows(
+        lambda block: xp.concat(_max_and_sum_exp(block, 1, xp), axis=1), x, xp=xp
+    )
+    return stats[:, :1], stats[:, 1:]
+
+
 def logsumexp(x, *, axis=-1, keepdims=False, xp=None):
     """Numerically stable ``log(sum(exp(x), axis))``.
+
+    Along the rows of a large NumPy matrix it goes by cache-sized row blocks
+    (in threads), so the matrix is read from memory once (the exponentials of
+    a block are summed while it is in cache).
 
     Parameters
     ----------
@@ -272,10 +330,8 @@ def logsumexp(x, *, axis=-1, keepdims=False, xp=None):
     10000.69314718056
     """
     xp = get_namespace(x, xp=xp)
-    m = xp.max(x, axis=axis, keepdims=True)
-    # Rows that are all -inf would give nan from (-inf) - (-inf): shift by 0.
-    m = xp.where(xp.isfinite(m), m, xp.zeros_like(m))
-    out = xp.log(xp.sum(xp.exp(x - m), axis=axis, keepdims=True)) + m
+    m, s = _shift_and_normaliser(x, axis, xp)
+    out = xp.log(s) + m
     if not keepdims:
         out = xp.squeeze(out, axis=axis)
     return out
@@ -296,10 +352,13 @@ def log_softmax(x, *, axis=-1, xp=None):
 
 
 def softmax(x, *, axis=-1, xp=None):
-    """Numerically stable softmax along ``axis`` (two passes over ``x``).
+    """Numerically stable softmax along ``axis``: ``exp(x - m) / sum(exp(x - m))``.
 
-    The first pass finds the row maximum; the second computes the shifted
-    exponentials, whose row sums normalise them in place.
+    Two passes over ``x`` (as in Dukhan and Ablavatski 2020, "The Two-Pass
+    Softmax Algorithm"): the first gets each row's maximum ``m`` and
+    exponential sum together (for a large NumPy matrix by cache-sized row
+    blocks, so it reads ``x`` from memory once), the second writes the
+    normalised exponentials.
 
     Examples
     --------
@@ -309,10 +368,9 @@ def softmax(x, *, axis=-1, xp=None):
     array([[1., 0.]])
     """
     xp = get_namespace(x, xp=xp)
-    m = xp.max(x, axis=axis, keepdims=True)
-    m = xp.where(xp.isfinite(m), m, xp.zeros_like(m))
+    m, s = _shift_and_normaliser(x, axis, xp)
     e = xp.exp(x - m)
-    e /= xp.sum(e, axis=axis, keepdims=True)
+    e /= s
     return e
 
 
@@ -337,9 +395,10 @@ def sigmoid(x, *, xp=None):
 def nll_from_logits(logits, y, *, sample_weight=None, xp=None):
     """Mean negative log-likelihood of integer labels ``y`` under ``softmax(logits)``.
 
-    Fused: the logits are read twice (row maximum, then the shifted exponential
-    sum) plus one gather of the true-class logit; no probability matrix is
-    formed.
+    Fused: the row maximum, the shifted exponential sum and the true-class
+    logit of a block of rows are computed while it is in cache (a large NumPy
+    matrix goes by row blocks, in threads), so the logits are read from memory
+    once; no probability matrix is formed.
 
     Parameters
     ----------
@@ -362,10 +421,14 @@ def nll_from_logits(logits, y, *, sample_weight=None, xp=None):
     0.693147
     """
     xp = get_namespace(logits, y, sample_weight, xp=xp)
-    lse = logsumexp(logits, axis=1, xp=xp)
     idx = xp.astype(y, xp.int64) if y.dtype != xp.int64 else y
-    true_logit = xp.take_along_axis(logits, idx[:, None], axis=1)[:, 0]
-    losses = lse - true_logit
+
+    def row_losses(z, true_class):
+        m, s = _max_and_sum_exp(z, 1, xp)
+        true_logit = xp.take_along_axis(z, true_class[:, None], axis=1)
+        return (xp.log(s) + m - true_logit)[:, 0]
+
+    losses = _by_rows(row_losses, logits, idx, xp=xp)
     if sample_weight is None:
         return xp.mean(losses)
     sample_weight = xp.astype(sample_weight, losses.dtype)
@@ -526,7 +589,8 @@ def temperature_nll_derivatives(
     Works on row-shifted logits ``d = z - max_k z`` and their squares, computed
     once by the caller (``d <= 0``: nothing overflows, and the variance below
     does not cancel catastrophically for logits of 1e4). One fused pass per
-    call: the exponentials ``e = exp(a d)`` are reduced against ``1``, ``d`` and
+    call (by cache-sized row blocks, in threads, for large NumPy matrices):
+    the exponentials ``e = exp(a d)`` are reduced against ``1``, ``d`` and
     ``d^2`` (``vecdot``, no further temporaries) to give, per row, ``S0``,
     ``E[d]`` and ``E[d^2]``, from which
 
@@ -566,19 +630,18 @@ def temperature_nll_derivatives(
     """
     xp, dev = get_namespace_and_device(shifted_logits, xp=xp)
     a = inv_temperature
-    e = xp.exp(a * shifted_logits)
-    s0 = xp.sum(e, axis=1)
-    m1 = xp.vecdot(e, shifted_logits, axis=-1) / s0
-    m2 = xp.vecdot(e, shifted_logits_sq, axis=-1) / s0
+
+    def row_terms(d, d_sq, d_true):
+        e = xp.exp(a * d)
+        s0 = xp.sum(e, axis=1)
+        m1 = xp.vecdot(e, d, axis=-1) / s0
+        m2 = xp.vecdot(e, d_sq, axis=-1) / s0
+        return xp.stack([xp.log(s0) - a * d_true, m1 - d_true, m2 - m1 * m1], axis=1)
+
     acc = float_dtype(xp, device=dev)
     stacked = xp.astype(
-        xp.stack(
-            [
-                xp.log(s0) - a * shifted_true_logit,
-                m1 - shifted_true_logit,
-                m2 - m1 * m1,
-            ],
-            axis=1,
+        _by_rows(
+            row_terms, shifted_logits, shifted_logits_sq, shifted_true_logit, xp=xp
         ),
         acc,
     )
