@@ -83,17 +83,13 @@ class TrustPipeline(
     of the chain on its own part, so that every stage sees data that the
     stages before it did not learn from:
 
-    ================  =====================  =================================
-    rows              fitted attribute       used by
-    ================  =====================  =================================
-    training          ``train_indices_``     ``estimator`` (``fit``)
-    calibration       ``calibration_indices_``  ``calibrator``, on the
-                                             estimator's scores
-    conformal         ``conformal_indices_``  conformity scores of the
-                                             calibrated probabilities
-    OOD               ``ood_indices_``       the OOD detector: its fit and its
-                                             acceptance threshold ``offset_``
-    ================  =====================  =================================
+    - the *training* rows (``train_indices_``) fit ``estimator``;
+    - the *calibration* rows (``calibration_indices_``) fit the calibrator,
+      on the estimator's scores;
+    - the *conformal* rows (``conformal_indices_``) give the conformity
+      scores of the calibrated probabilities;
+    - the *OOD* rows (``ood_indices_``) fit the OOD detector and set its
+      acceptance threshold ``offset_``.
 
     With :math:`n` rows, the calibration, conformal and OOD parts hold
     :math:`n_c`, :math:`n_q` and :math:`n_o` rows (``calibration_size``,
@@ -233,24 +229,37 @@ detector instance or None, default="msp"
     Examples
     --------
     >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
     >>> from skcalib.datasets import make_ood_features
     >>> from skcalib.metrics import coverage_score
+    >>> from skcalib.ood import MahalanobisDetector
     >>> from skcalib.pipeline import TrustPipeline
-    >>> X, y = make_ood_features(3000, 200, n_features=8, random_state=0)
+    >>> X, y = make_ood_features(2000, 200, n_features=8, random_state=0)
     >>> is_in = y != -1
     >>> X_in, y_in = X[is_in], y[is_in]
-    >>> pipe = TrustPipeline(LogisticRegression(), ood_detector="energy",
-    ...                      random_state=0).fit(X_in[:2000], y_in[:2000])
+    >>> model = make_pipeline(StandardScaler(), LogisticRegression())
+    >>> pipe = TrustPipeline(model, ood_detector=MahalanobisDetector(),
+    ...                      random_state=0).fit(X_in[:1000], y_in[:1000])
     >>> [len(pipe.train_indices_), len(pipe.calibration_indices_),
     ...  len(pipe.conformal_indices_), len(pipe.ood_indices_)]
-    [1000, 400, 400, 200]
-    >>> pipe.predict_proba(X_in[2000:2002]).round(2)
-    array([[0.01, 0.97, 0.02],
-           [0.  , 0.  , 1.  ]])
-    >>> round(coverage_score(y_in[2000:], pipe.predict_set(X_in[2000:])), 3)
-    0.9
-    >>> pipe.predict_ood(X[~is_in]).mean()  # share of OOD inputs rejected
+    [500, 200, 200, 100]
+    >>> pipe.predict_proba(X_in[1000:1002]).round(2)
+    array([[0.37, 0.63, 0.  ],
+           [0.  , 1.  , 0.  ]])
+    >>> coverage_score(y_in[1000:], pipe.predict_set(X_in[1000:]))
+    0.908
+    >>> float(pipe.predict_ood(X[~is_in]).mean())  # share of OOD inputs flagged
     1.0
+
+    With a ``reject_label``, rejected inputs get it as their label and an
+    empty prediction set:
+
+    >>> pipe.set_params(reject_label=-1).predict(X[~is_in][:3])
+    array([-1, -1, -1])
+    >>> pipe.predict_set(X[~is_in][:2])
+    array([[False, False, False],
+           [False, False, False]])
     """
 
     _parameter_constraints: dict = {
