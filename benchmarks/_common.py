@@ -1,10 +1,13 @@
-"""Shared pieces of the benchmark scripts (timing, pass-through models)."""
+"""Shared pieces of the benchmark scripts (timing, memory, pass-through models)."""
 
 import statistics
 import time
+import tracemalloc
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
+
+MIB = 2**20
 
 
 class PassThroughProba(ClassifierMixin, BaseEstimator):
@@ -42,3 +45,31 @@ def median_time(func, repeats):
         result = func()
         times.append(time.perf_counter() - start)
     return statistics.median(times), result
+
+
+def peak_memory(func):
+    """Peak traced memory of one call, in MiB, and its result.
+
+    :mod:`tracemalloc` sees Python objects and every NumPy data buffer (NumPy
+    registers its allocations with it), not memory that compiled libraries
+    allocate on their own (BLAS work space, torch, CuPy).
+    """
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        result = func()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    return peak / MIB, result
+
+
+def measure(func, repeats):
+    """``(median seconds, peak MiB, result)`` of ``func``.
+
+    The peak is taken on one untimed call (tracing slows Python code), which
+    also warms up caches and imports before the timed ``repeats``.
+    """
+    peak, _ = peak_memory(func)
+    seconds, result = median_time(func, repeats)
+    return seconds, peak, result

@@ -35,29 +35,65 @@ from skcalib.calibration import (
     VennAbersCalibrator,
 )
 from skcalib.datasets import make_classification_logits
+from skcalib.metrics import expected_calibration_error, negative_log_likelihood
 from skcalib.utils._array_api import softmax
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import PassThroughLogits, median_time  # noqa: E402
+from _common import PassThroughLogits, median_time, peak_memory  # noqa: E402
+
+MULTICLASS = {
+    "sigmoid": PlattScaling,
+    "isotonic": IsotonicCalibration,
+    "temperature": TemperatureScaling,
+}
+METHODS = (*MULTICLASS, "beta", "venn_abers")
 
 
-def _pair(name, reference, ours, ref, X_fit, y_fit, X_test, repeats):
-    """Time fit and predict_proba of both sides; ``ref`` returns (fit, predict)."""
+def _metrics(y, proba):
+    """NLL and ECE of calibrated probabilities on the test labels."""
+    proba = np.asarray(proba)
+    return {
+        "NLL": negative_log_likelihood(y, proba),
+        "ECE": expected_calibration_error(y, proba),
+    }
+
+
+def _pair(name, reference, ours, ref, fit_data, test_data, repeats):
+    """Time fit and predict_proba of both sides; ``ref`` returns (fit, predict).
+
+    Peak memory is that of fit followed by predict_proba; the metrics are
+    those of each side's probabilities on the test labels.
+    """
+    (X_fit, y_fit), (X_test, y_test) = fit_data, test_data
+    ref_fit, ref_predict = ref
+
+    def both(fit, predict):
+        model = fit(X_fit, y_fit)
+        return predict(model, X_test)
+
+    mem_ours, _ = peak_memory(
+        lambda: both(lambda X, y: ours().fit(X, y), lambda m, X: m.predict_proba(X))
+    )
+    mem_ref, _ = peak_memory(lambda: both(ref_fit, ref_predict))
     t_fit, model = median_time(lambda: ours().fit(X_fit, y_fit), repeats)
     t_pred, p_ours = median_time(lambda: model.predict_proba(X_test), repeats)
-    ref_fit, ref_predict = ref
     t_rfit, ref_model = median_time(lambda: ref_fit(X_fit, y_fit), repeats)
     t_rpred, p_ref = median_time(lambda: ref_predict(ref_model, X_test), repeats)
+    ours_metrics, ref_metrics = _metrics(y_test, p_ours), _metrics(y_test, p_ref)
     return {
         "method": name,
         "reference": reference,
         "n": X_fit.shape[0],
+        "k": X_fit.shape[1],
         "skcalib_fit_s": t_fit,
         "reference_fit_s": t_rfit,
         "fit_speedup": t_rfit / t_fit,
         "skcalib_predict_s": t_pred,
         "reference_predict_s": t_rpred,
         "predict_speedup": t_rpred / t_pred,
+        "skcalib_peak_mib": mem_ours,
+        "reference_peak_mib": mem_ref,
+        "metrics": {m: (ours_metrics[m], ref_metrics[m]) for m in ours_metrics},
         "max_abs_diff": float(np.max(np.abs(np.asarray(p_ours) - p_ref))),
     }
 
@@ -95,59 +131,60 @@ def _venn_abers():
     return fit, predict
 
 
-def run(n=100_000, k=10, n_venn_abers=10_000, repeats=3, random_state=0):
-    """Return one result dict per calibrator pair."""
-    logits, y = make_classification_logits(
-        2 * n, k, temperature=2.0, random_state=random_state
-    )
-    fit_rows, test_rows = slice(0, n), slice(n, 2 * n)
+def run(
+    n=100_000, k=10, n_venn_abers=10_000, repeats=3, random_state=0, methods=METHODS
+):
+    """Return one result dict per calibrator pair in ``methods``.
+
+    Each side fits on ``n`` rows and predicts ``n`` others (``n_venn_abers``
+    for Venn-ABERS); a reference library that is not installed is skipped.
+    """
     results = []
-    for name, ours in [
-        ("sigmoid", PlattScaling),
-        ("isotonic", IsotonicCalibration),
-        ("temperature", TemperatureScaling),
-    ]:
-        results.append(
-            _pair(
-                name,
-                "scikit-learn",
-                ours,
-                _sklearn(name),
-                logits[fit_rows],
-                y[fit_rows],
-                logits[test_rows],
-                repeats,
-            )
+    multiclass = [m for m in methods if m in MULTICLASS]
+    if multiclass:
+        logits, y = make_classification_logits(
+            2 * n, k, temperature=2.0, random_state=random_state
         )
+        fit_data, test_data = (logits[:n], y[:n]), (logits[n:], y[n:])
+        for name in multiclass:
+            results.append(
+                _pair(
+                    name,
+                    "scikit-learn",
+                    MULTICLASS[name],
+                    _sklearn(name),
+                    fit_data,
+                    test_data,
+                    repeats,
+                )
+            )
     # Binary probabilities for the binary reference libraries.
     b_logits, b_y = make_classification_logits(
         2 * n, 2, temperature=2.0, random_state=random_state + 1
     )
     b_proba = softmax(b_logits)
-    if importlib.util.find_spec("betacal") is not None:
+    if "beta" in methods and importlib.util.find_spec("betacal") is not None:
         results.append(
             _pair(
                 "beta",
                 "betacal",
                 BetaCalibration,
                 _betacal(),
-                b_proba[fit_rows],
-                b_y[fit_rows],
-                b_proba[test_rows],
+                (b_proba[:n], b_y[:n]),
+                (b_proba[n:], b_y[n:]),
                 repeats,
             )
         )
-    if importlib.util.find_spec("venn_abers") is not None:
-        m = n_venn_abers
+    if "venn_abers" in methods and importlib.util.find_spec("venn_abers") is not None:
+        m = min(n, n_venn_abers)
         results.append(
             _pair(
                 "venn_abers",
                 "venn-abers",
                 VennAbersCalibrator,
                 _venn_abers(),
-                b_proba[:m],
-                b_y[:m],
-                b_proba[n : n + m],
+                (b_proba[:m], b_y[:m]),
+                (b_proba[n : n + m], b_y[n : n + m]),
                 repeats,
             )
         )

@@ -1,9 +1,10 @@
 """OOD detectors on features: skcalib vs scikit-learn pipelines doing the same job.
 
 The job, on ``n`` float32 training features of dimension ``d`` (``n_classes``
-Gaussian classes) and ``n_test`` test features: hold out 20% of the training
-features, fit the detector on the rest, score the held-out part to set the
-95%-TPR threshold, and score the test features.
+Gaussian classes) and ``2 n_test`` test features (``n_test`` from the same
+classes, ``n_test`` OOD ones from classes with other centres): hold out 20% of
+the training features, fit the detector on the rest, score the held-out part
+to set the 95%-TPR threshold, and score the test features.
 
 * Mahalanobis (Lee et al. 2018): :class:`skcalib.ood.MahalanobisDetector`
   against class means plus :class:`sklearn.covariance.EmpiricalCovariance` on
@@ -14,9 +15,9 @@ features, fit the detector on the rest, score the held-out part to set the
   features, the distance to the ``k``-th neighbour.
 
 Both sides use the same split and the same data in one process; the script
-prints wall times (median of repeats), their ratios, and each side's largest
-test-score error against the scikit-learn pipeline run in float64 (untimed),
-relative to the largest score.
+prints wall times (median of repeats), their ratios, each side's AUROC (ID
+against OOD test features) and largest test-score error against the
+scikit-learn pipeline run in float64 (untimed), relative to the largest score.
 
 Run: ``python benchmarks/bench_ood.py [--n 100000] [--d 512] [--n-test 10000]``.
 """
@@ -31,22 +32,29 @@ from sklearn.covariance import EmpiricalCovariance
 from sklearn.neighbors import NearestNeighbors
 from sklearn.utils import check_random_state
 
+from skcalib.metrics import ood_auroc
 from skcalib.ood import KNNDetector, MahalanobisDetector
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import median_time  # noqa: E402
+from _common import measure  # noqa: E402
 
 CALIBRATION_SIZE = 0.2
 TPR = 0.95
 
 
 def make_features(n, d, n_test, n_classes, random_state=0):
-    """Float32 Gaussian class clusters with a shared random covariance."""
+    """Float32 Gaussian class clusters with a shared random covariance.
+
+    Returns the ``n`` training features and labels, and ``2 n_test`` test
+    features: ``n_test`` in-distribution, then ``n_test`` OOD ones drawn
+    around other class centres.
+    """
     rng = np.random.default_rng(random_state)
-    centers = rng.normal(scale=2.0, size=(n_classes, d))
+    centers = rng.normal(scale=2.0, size=(2 * n_classes, d))
     mixing = rng.normal(size=(d, d)) / math.sqrt(d)
-    y = rng.integers(n_classes, size=n + n_test)
-    X = centers[y] + rng.normal(size=(n + n_test, d)) @ mixing
+    y = rng.integers(n_classes, size=n + 2 * n_test)
+    y[n + n_test :] += n_classes  # OOD: the other centres
+    X = centers[y] + rng.normal(size=(n + 2 * n_test, d)) @ mixing
     X = X.astype(np.float32)
     return X[:n], y[:n], X[n:]
 
@@ -95,22 +103,37 @@ def sklearn_knn(X, X_test, k, random_state=0):
     return score(X_test), offset
 
 
-def _compare(name, ours, theirs, reference):
-    """Timings, speed-up, and both sides' errors against the float64 reference."""
-    (t_ours, (s_ours, off_ours)), (t_sk, (s_sk, off_sk)) = ours, theirs
+def _compare(name, ours, theirs, reference, is_id):
+    """Timings, peak memories, AUROCs, and errors against the float64 reference."""
+    (t_ours, mem_ours, (s_ours, off_ours)) = ours
+    (t_sk, mem_sk, (s_sk, off_sk)) = theirs
     scale = float(np.max(np.abs(reference)))
     return {
         f"{name}_skcalib_s": t_ours,
         f"{name}_sklearn_s": t_sk,
         f"{name}_speedup": t_sk / t_ours,
+        f"{name}_skcalib_peak_mib": mem_ours,
+        f"{name}_sklearn_peak_mib": mem_sk,
+        f"{name}_auroc": (ood_auroc(is_id, s_ours), ood_auroc(is_id, s_sk)),
         f"{name}_skcalib_error": float(np.max(np.abs(s_ours - reference))) / scale,
         f"{name}_sklearn_error": float(np.max(np.abs(s_sk - reference))) / scale,
         f"{name}_offset_rel_diff": abs(off_ours - off_sk) / abs(off_sk),
     }
 
 
-def run(n=100_000, d=512, n_test=10_000, n_classes=10, k=50, repeats=1):
-    """Return a dict with both timings, their ratio and the score errors.
+DETECTORS = ("mahalanobis", "knn")
+
+
+def run(
+    n=100_000,
+    d=512,
+    n_test=10_000,
+    n_classes=10,
+    k=50,
+    repeats=1,
+    detectors=DETECTORS,
+):
+    """Return a dict with both timings, their ratio, AUROCs and score errors.
 
     The errors are the largest differences of the float32 test scores from
     the scikit-learn pipeline run in float64 (untimed), relative to the
@@ -118,6 +141,7 @@ def run(n=100_000, d=512, n_test=10_000, n_classes=10, k=50, repeats=1):
     """
     X, y, X_test = make_features(n, d, n_test, n_classes)
     X64, X_test64 = X.astype(np.float64), X_test.astype(np.float64)
+    is_id = np.arange(2 * n_test) < n_test
 
     def ours_mahalanobis():
         detector = MahalanobisDetector(random_state=0).fit(X, y)
@@ -127,23 +151,30 @@ def run(n=100_000, d=512, n_test=10_000, n_classes=10, k=50, repeats=1):
         detector = KNNDetector(n_neighbors=k, random_state=0).fit(X)
         return detector.score_samples(X_test), detector.offset_
 
+    pairs = {
+        "mahalanobis": (
+            ours_mahalanobis,
+            lambda: sklearn_mahalanobis(X, y, X_test),
+            lambda: sklearn_mahalanobis(X64, y, X_test64)[0],
+        ),
+        "knn": (
+            ours_knn,
+            lambda: sklearn_knn(X, X_test, k),
+            lambda: sklearn_knn(X64, X_test64, k)[0],
+        ),
+    }
     result = {"n": n, "d": d, "n_test": n_test, "n_classes": n_classes, "k": k}
-    result.update(
-        _compare(
-            "mahalanobis",
-            median_time(ours_mahalanobis, repeats),
-            median_time(lambda: sklearn_mahalanobis(X, y, X_test), repeats),
-            sklearn_mahalanobis(X64, y, X_test64)[0],
+    for name in detectors:
+        ours, theirs, reference = pairs[name]
+        result.update(
+            _compare(
+                name,
+                measure(ours, repeats),
+                measure(theirs, repeats),
+                reference(),
+                is_id,
+            )
         )
-    )
-    result.update(
-        _compare(
-            "knn",
-            median_time(ours_knn, repeats),
-            median_time(lambda: sklearn_knn(X, X_test, k), repeats),
-            sklearn_knn(X64, X_test64, k)[0],
-        )
-    )
     return result
 
 
@@ -159,14 +190,15 @@ def main():
     r = run(args.n, args.d, args.n_test, args.n_classes, args.k, args.repeats)
     print(
         f"OOD detectors, {r['n']} x {r['d']} float32 training features "
-        f"({r['n_classes']} classes), {r['n_test']} test features, fit + "
+        f"({r['n_classes']} classes), 2 x {r['n_test']} test features, fit + "
         f"calibrate + score (median of {args.repeats})"
     )
     for name, label in (("mahalanobis", "Mahalanobis"), ("knn", f"kNN, k={r['k']}")):
         print(
             f"  {label:<14} skcalib {r[name + '_skcalib_s']:8.2f} s   sklearn "
             f"{r[name + '_sklearn_s']:8.2f} s   speed-up "
-            f"{r[name + '_speedup']:6.2f} x   error vs float64: skcalib "
+            f"{r[name + '_speedup']:6.2f} x   AUROC {r[name + '_auroc'][0]:.4f}"
+            f" / {r[name + '_auroc'][1]:.4f}   error vs float64: skcalib "
             f"{r[name + '_skcalib_error']:.1e}, sklearn "
             f"{r[name + '_sklearn_error']:.1e}"
         )

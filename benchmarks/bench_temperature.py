@@ -20,21 +20,25 @@ from sklearn.frozen import FrozenEstimator
 
 from skcalib.calibration import TemperatureScaling
 from skcalib.datasets import make_classification_logits
+from skcalib.utils._array_api import nll_from_logits
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import PassThroughLogits, median_time  # noqa: E402
+from _common import PassThroughLogits, measure  # noqa: E402
 
 
 def run(n=200_000, k=100, repeats=3, true_temperature=2.5, random_state=0):
-    """Return a dict with both timings, the ratio and the temperatures."""
+    """Return a dict with both timings and peak memories, the ratio, the
+    temperatures and the NLL of the logits scaled by each temperature."""
     logits, y = make_classification_logits(
         n, k, temperature=true_temperature, random_state=random_state
     )
     logits = logits.astype(np.float32)
     frozen = FrozenEstimator(PassThroughLogits().fit(logits, y))
 
-    t_ours, ours = median_time(lambda: TemperatureScaling().fit(logits, y), repeats)
-    t_sk, sk = median_time(
+    t_ours, mem_ours, ours = measure(
+        lambda: TemperatureScaling().fit(logits, y), repeats
+    )
+    t_sk, mem_sk, sk = measure(
         lambda: CalibratedClassifierCV(frozen, method="temperature").fit(logits, y),
         repeats,
     )
@@ -45,9 +49,13 @@ def run(n=200_000, k=100, repeats=3, true_temperature=2.5, random_state=0):
         "skcalib_s": t_ours,
         "sklearn_s": t_sk,
         "speedup": t_sk / t_ours,
+        "skcalib_peak_mib": mem_ours,
+        "sklearn_peak_mib": mem_sk,
         "skcalib_T": ours.temperature_,
         "sklearn_T": sk_temperature,
         "rel_diff_T": abs(ours.temperature_ - sk_temperature) / sk_temperature,
+        "skcalib_nll": float(nll_from_logits(logits / ours.temperature_, y)),
+        "sklearn_nll": float(nll_from_logits(logits / sk_temperature, y)),
     }
 
 
