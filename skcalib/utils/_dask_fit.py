@@ -202,10 +202,11 @@ def _kth_smallest(scores, k, lo, hi, below):
     """The ``k``-th smallest score (1-based), known to lie in ``[lo, hi]``.
 
     ``below`` scores are smaller than ``lo``. Each round counts the scores of
-    every block in ``_SELECTION_BINS`` equal-width bins of ``[lo, hi]`` and
-    narrows the interval to the bin holding rank ``k``; once that bin holds
-    few scores (or cannot be split further in floating point), its distinct
-    values and their counts are gathered and the rank read off exactly.
+    every block in ``_SELECTION_BINS`` equal-width bins of ``[lo, hi]``, with
+    the smallest and largest score of each bin, and narrows the interval to
+    the range of the scores in the bin holding rank ``k``; once that bin
+    holds few scores (or all its scores are equal), its distinct values and
+    their counts are gathered and the rank read off exactly.
     """
     import dask
 
@@ -217,17 +218,23 @@ def _kth_smallest(scores, k, lo, hi, below):
 
             def block(s, edges=edges):
                 v = _in_interval(s, edges[0], edges[-1])
-                idx = np.clip(np.searchsorted(edges, v, side="right") - 1, 0, None)
-                return np.bincount(np.minimum(idx, n_bins - 1), minlength=n_bins)
+                idx = np.searchsorted(edges, v, side="right") - 1
+                idx = np.clip(idx, 0, n_bins - 1)
+                lowest = np.full(n_bins, np.inf)
+                negated_highest = np.full(n_bins, np.inf)
+                np.minimum.at(lowest, idx, v)
+                np.minimum.at(negated_highest, idx, -v)
+                counts = np.bincount(idx, minlength=n_bins)
+                return np.concatenate([counts, lowest, negated_highest])
 
-            counts = reduce_row_blocks(block, [scores])
+            stats = reduce_row_blocks(block, [scores], combine=_add_counts_min)
+            counts = stats[:n_bins]
             cumulative = np.cumsum(counts)
             j = int(np.searchsorted(cumulative, k - below, side="left"))
-            before = below + (int(cumulative[j - 1]) if j else 0)
-            # Bin j is [e_j, e_{j+1}) (the last one closed); as a closed
-            # interval it may also hold scores equal to e_{j+1}, above the
-            # rank: those are counted by the gather below.
-            lo, hi, below = edges[j], edges[j + 1], before
+            below += int(cumulative[j - 1]) if j else 0
+            # The next interval is the range of the scores in bin j: it
+            # adapts to how they are spread (far outliers, clusters).
+            lo, hi = stats[n_bins + j], -stats[2 * n_bins + j]
             if counts[j] > _MAX_CANDIDATES:
                 continue
         parts = dask.compute(
@@ -241,6 +248,12 @@ def _kth_smallest(scores, k, lo, hi, below):
         unique, inverse = np.unique(values, return_inverse=True)
         cumulative = below + np.cumsum(np.bincount(inverse, weights=counts))
         return unique[int(np.searchsorted(cumulative, k, side="left"))]
+
+
+def _add_counts_min(a, b):
+    """Combine ``[counts, minima, -maxima]`` of two blocks (see _kth_smallest)."""
+    n_bins = a.shape[0] // 3
+    return np.concatenate([a[:n_bins] + b[:n_bins], np.minimum(a[n_bins:], b[n_bins:])])
 
 
 def _value_counts(s, lo, hi):

@@ -1,0 +1,192 @@
+"""Dask arrays give NumPy's results: lazy scoring, distributed fitting and metrics.
+
+Every test runs on the default local scheduler and on a real ``LocalCluster``
+with two worker processes (the ``scheduler`` fixture).
+"""
+
+import numpy as np
+import pytest
+
+da = pytest.importorskip("dask.array")
+
+from sklearn.frozen import FrozenEstimator  # noqa: E402
+from sklearn.linear_model import LogisticRegression  # noqa: E402
+
+from skcalib.calibration import HistogramBinning, TemperatureScaling  # noqa: E402
+from skcalib.conformal import SplitConformalClassifier  # noqa: E402
+from skcalib.metrics import expected_calibration_error  # noqa: E402
+from skcalib.ood import EnergyDetector  # noqa: E402
+from skcalib.utils._array_api import conformal_quantile, softmax  # noqa: E402
+from skcalib.utils._dask import is_dask_array  # noqa: E402
+from skcalib.utils._dask_fit import dask_conformal_quantile  # noqa: E402
+
+N, K, CHUNK = 20_000, 5, 3_000
+
+
+@pytest.fixture(params=["local", "cluster"])
+def scheduler(request):
+    if request.param == "cluster":
+        client = request.getfixturevalue("cluster_client")
+        yield client
+    else:
+        yield None
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, K, N)
+    logits = rng.normal(scale=2.0, size=(N, K)).astype(np.float32)
+    logits[np.arange(N), y] += 3.0
+    return logits, y
+
+
+def _dask(x, chunks=CHUNK):
+    return da.from_array(x, chunks=(chunks,) + x.shape[1:])
+
+
+def test_lazy_scoring_matches_numpy(scheduler, data):
+    logits, y = data
+    ts = TemperatureScaling().fit(logits, y)
+    proba = ts.predict_proba(_dask(logits))
+    assert is_dask_array(proba)
+    assert proba.chunks[0] == _dask(logits).chunks[0]
+    np.testing.assert_allclose(proba.compute(), ts.predict_proba(logits), rtol=1e-6)
+    labels = ts.predict(_dask(logits)).compute()
+    np.testing.assert_array_equal(labels, ts.predict(logits))
+    ood = EnergyDetector().fit(logits)
+    for method in ("score_samples", "decision_function", "predict"):
+        lazy = getattr(ood, method)(_dask(logits))
+        np.testing.assert_allclose(lazy.compute(), getattr(ood, method)(logits))
+
+
+def test_feature_axis_is_rechunked(data):
+    logits, y = data
+    ts = TemperatureScaling().fit(logits, y)
+    X = da.from_array(logits, chunks=(CHUNK, 2))
+    out = ts.predict_proba(X)
+    assert out.chunks[1] == (K,)
+    np.testing.assert_allclose(out.compute(), ts.predict_proba(logits), rtol=1e-6)
+
+
+def test_temperature_fit_matches_numpy(scheduler, data):
+    logits, y = data
+    expected = TemperatureScaling().fit(logits, y)
+    fitted = TemperatureScaling().fit(_dask(logits), _dask(y))
+    assert fitted.temperature_ == pytest.approx(expected.temperature_, rel=1e-6)
+    np.testing.assert_array_equal(fitted.classes_, expected.classes_)
+    weight = np.random.default_rng(1).uniform(size=N)
+    expected = TemperatureScaling().fit(logits, y, sample_weight=weight)
+    fitted = TemperatureScaling().fit(_dask(logits), y, sample_weight=_dask(weight))
+    assert fitted.temperature_ == pytest.approx(expected.temperature_, rel=1e-6)
+
+
+def test_histogram_binning_fit_matches_numpy(scheduler, data):
+    logits, y = data
+    proba = softmax(logits.astype(np.float64))
+    expected = HistogramBinning(n_bins=10).fit(proba, y)
+    fitted = HistogramBinning(n_bins=10).fit(_dask(proba), y)
+    np.testing.assert_allclose(
+        fitted.bin_probabilities_, expected.bin_probabilities_, rtol=1e-12
+    )
+    np.testing.assert_array_equal(fitted.bin_edges_, expected.bin_edges_)
+
+
+def test_unsupported_fit_is_a_clear_error(data):
+    logits, y = data
+    with pytest.raises(TypeError, match="HistogramBinning cannot be fitted on Dask"):
+        HistogramBinning(strategy="quantile").fit(_dask(logits), y)
+
+
+@pytest.mark.parametrize("multi_class", ["top_label", "classwise", "marginal"])
+@pytest.mark.parametrize("norm", ["l1", "l2", "max"])
+def test_ece_matches_numpy(data, multi_class, norm):
+    logits, y = data
+    proba = softmax(logits.astype(np.float64))
+    expected = expected_calibration_error(y, proba, multi_class=multi_class, norm=norm)
+    got = expected_calibration_error(
+        _dask(y), _dask(proba), multi_class=multi_class, norm=norm
+    )
+    assert got == pytest.approx(expected, rel=1e-9)
+
+
+def test_ece_on_cluster_binary_and_weighted(scheduler, data):
+    logits, y = data
+    proba = softmax(logits.astype(np.float64))
+    binary = (y == 0).astype(int)
+    p1 = proba[:, 0]
+    assert expected_calibration_error(_dask(binary), _dask(p1)) == pytest.approx(
+        expected_calibration_error(binary, p1), rel=1e-9
+    )
+    weight = np.random.default_rng(2).uniform(size=N)
+    assert expected_calibration_error(
+        y, _dask(proba), sample_weight=weight
+    ) == pytest.approx(expected_calibration_error(y, proba, sample_weight=weight))
+
+
+@pytest.mark.parametrize(
+    "scores",
+    [
+        np.random.default_rng(3).normal(size=50_000),
+        np.random.default_rng(4).integers(0, 3, 50_000).astype(float),  # ties
+        np.concatenate([np.full(40_000, 0.5), np.random.default_rng(5).random(500)]),
+        np.concatenate([np.random.default_rng(6).random(1000), [np.inf] * 20]),
+    ],
+    ids=["normal", "three-values", "one-heavy-value", "with-inf"],
+)
+def test_conformal_quantile_is_exact(scores):
+    levels = [0.01, 0.5, 0.9, 0.95, 0.99, 0.9999]
+    expected = conformal_quantile(scores, levels)
+    got = dask_conformal_quantile(_dask(scores, 3_001), levels)
+    np.testing.assert_array_equal(got, expected)
+
+
+def test_conformal_quantile_needs_many_rounds():
+    # Values packed within a few ulps of each other, and a far outlier:
+    # equal-width bins must be refined several times.
+    rng = np.random.default_rng(7)
+    scores = 1.0 + rng.integers(0, 1 << 20, 200_000) * np.finfo(float).eps
+    scores[0] = 1e300
+    expected = conformal_quantile(scores, 0.9)
+    assert dask_conformal_quantile(_dask(scores, 40_000), 0.9) == expected
+
+
+def test_split_conformal_classifier_matches_numpy(scheduler, data):
+    logits, y = data
+    model = LogisticRegression(max_iter=200).fit(logits[:2000], y[:2000])
+    model = FrozenEstimator(model)
+    expected = SplitConformalClassifier(model, confidence_level=0.9).fit(logits, y)
+    fitted = SplitConformalClassifier(model, confidence_level=0.9).fit(
+        _dask(logits), _dask(y)
+    )
+    assert fitted.quantiles_ == expected.quantiles_
+    sets = fitted.predict_set(_dask(logits))
+    assert is_dask_array(sets)
+    np.testing.assert_array_equal(sets.compute(), expected.predict_set(logits))
+    # confidence_level is still read at predict time.
+    fitted.set_params(confidence_level=0.8)
+    expected.set_params(confidence_level=0.8)
+    np.testing.assert_array_equal(
+        fitted.predict_set(_dask(logits)).compute(), expected.predict_set(logits)
+    )
+
+
+def test_split_conformal_classifier_unsupported_options(data):
+    logits, y = data
+    with pytest.raises(ValueError, match="needs a FrozenEstimator"):
+        SplitConformalClassifier().fit(_dask(logits), y)
+
+
+def test_numpy_path_does_not_import_dask():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, numpy as np\n"
+        "from skcalib.calibration import TemperatureScaling\n"
+        "X = np.random.default_rng(0).normal(size=(50, 3))\n"
+        "ts = TemperatureScaling().fit(X, np.arange(50) % 3)\n"
+        "ts.predict_proba(X)\n"
+        "assert not any(m.startswith('dask') for m in sys.modules)\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
