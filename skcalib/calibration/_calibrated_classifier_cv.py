@@ -191,6 +191,9 @@ class _CalibratedClassifier:
         The skcalib ``input_kind`` tag of the calibrator.
     """
 
+    # Label arrays: NumPy wherever the classifier runs (see move_estimator).
+    _host_attributes = ("classes", "seen")
+
     def __init__(
         self, estimator, calibrator, *, classes, seen, response_method, input_kind
     ):
