@@ -124,19 +124,25 @@ def test_each_stage_sees_only_its_rows(spies):
     assert sum(len(p) for p in parts) == len(np.unique(np.concatenate(parts)))
 
 
-def test_frozen_estimator_is_not_refitted(spies):
+@pytest.mark.parametrize(
+    "calibrator, sizes", [("temperature", [0, 80, 280, 40]), (None, [0, 0, 360, 40])]
+)
+def test_frozen_estimator_is_not_refitted(spies, calibrator, sizes):
     X, y = _data()
     model = SpyNB().fit(X[:200], y[:200])
     spies["estimator"].clear()
-    pipe = TrustPipeline(FrozenEstimator(model), random_state=0).fit(X[200:], y[200:])
+    pipe = TrustPipeline(
+        FrozenEstimator(model), calibrator=calibrator, random_state=0
+    ).fit(X[200:], y[200:])
     assert spies["estimator"] == []
     assert pipe.estimator_.estimator is model
     # no training rows; the conformal part takes all the other rows
-    assert [len(p) for p in _parts(pipe)] == [0, 80, 280, 40]
-    np.testing.assert_allclose(
-        pipe.predict_proba(X[:5]),
-        pipe.calibrated_.calibrated_classifiers_[0].predict_proba(X[:5]),
-    )
+    assert [len(p) for p in _parts(pipe)] == sizes
+    if calibrator is None:
+        expected = model.predict_proba(X[:5])
+    else:
+        expected = pipe.calibrated_.calibrated_classifiers_[0].predict_proba(X[:5])
+    np.testing.assert_allclose(pipe.predict_proba(X[:5]), expected)
 
 
 def test_stratified_parts_keep_class_proportions():
