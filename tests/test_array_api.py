@@ -1,11 +1,15 @@
-"""Every public metric gives the NumPy numbers on every array-API namespace.
+"""Every array-API metric, estimator and display gives the NumPy numbers.
 
-``METRIC_CASES`` holds one weighted case per public metric of
-:mod:`skcalib.metrics`; :func:`test_every_metric_has_an_array_api_case` fails
-when a metric is added without one, so the array-API promise of the metrics
-module cannot silently erode. The per-family test modules under
-``tests/metrics`` exercise more options per metric; this module is the
-registry that guarantees coverage.
+Registries guarantee coverage, so the array-API promise cannot silently
+erode: ``METRIC_CASES`` holds one weighted case per public metric of
+:mod:`skcalib.metrics`, ``ESTIMATOR_CASES`` one case per estimator whose
+``array_api_support`` tag is True (fit, then every prediction method), and
+``DISPLAY_CASES`` the ``from_predictions`` of every display; a test fails when
+a metric, estimator or display is added without a case. The per-family test
+modules exercise more options; this module is the registry. It also counts the
+host transfers of fit and predict on array_api_strict's second device: they
+must not grow with the number of rows, and grow with the number of classes or
+optimiser iterations only within the documented budgets below.
 """
 
 import collections
@@ -360,22 +364,47 @@ def test_estimator_same_on_namespace(estimator, n_classes, combination):
 # Displays: ``from_predictions`` computes the same curves on every namespace.
 # --------------------------------------------------------------------------
 
+
+def _display_case(display_name, args, id, **kwargs):
+    return pytest.param(display_name, args, kwargs, id=f"{display_name}-{id}")
+
+
 DISPLAY_CASES = [
-    _case("ReliabilityDisplay", ("y", "proba"), n_bins=5, sample_weight="weight"),
-    _case(
+    _display_case(
+        "ReliabilityDisplay",
+        ("y", "proba"),
+        "top_label",
+        n_bins=5,
+        sample_weight="weight",
+    ),
+    _display_case(
         "ReliabilityDisplay",
         ("y_bin", "p_bin"),
+        "binary-smooth-bootstrap",
         smooth=True,
         n_bootstrap=20,
         random_state=0,
         sample_weight="weight",
     ),
-    _case("ReliabilityDisplay", ("y", "proba"), multi_class="classwise", n_bins=4),
-    _case("OODScoreDisplay", ("ood", "ood_score"), tpr=0.9),
-    _case("CoverageDisplay", ("y", "sets"), by="class", confidence_level=0.9),
-    _case(
+    _display_case(
+        "ReliabilityDisplay",
+        ("y", "proba"),
+        "classwise",
+        multi_class="classwise",
+        n_bins=4,
+    ),
+    _display_case("OODScoreDisplay", ("ood", "ood_score"), "tpr", tpr=0.9),
+    _display_case(
+        "CoverageDisplay",
+        ("y", "sets"),
+        "by_class",
+        by="class",
+        confidence_level=0.9,
+    ),
+    _display_case(
         "CoverageDisplay",
         ("y", "sets_levels"),
+        "by_level",
         by="level",
         confidence_level=[0.5, 0.8],
     ),
