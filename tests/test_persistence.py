@@ -119,20 +119,29 @@ def prediction_outputs(est, X, y):
     return outputs
 
 
-def assert_same(actual, expected, where):
-    """Exact equality of nested arrays, sequences, dicts and scalars."""
+def assert_same(actual, expected, where, *, rtol=0.0):
+    """Equality of nested arrays, sequences, dicts and scalars.
+
+    Exact, except float arrays with ``rtol > 0`` (for results of the same data
+    in another memory layout, where BLAS may round the last bit differently).
+    """
     if isinstance(expected, np.ndarray):
         assert isinstance(actual, np.ndarray), where
         assert actual.dtype == expected.dtype, where
-        np.testing.assert_array_equal(actual, expected, err_msg=where)
+        if rtol and expected.dtype.kind == "f":
+            np.testing.assert_allclose(
+                actual, expected, rtol=rtol, atol=rtol, err_msg=where
+            )
+        else:
+            np.testing.assert_array_equal(actual, expected, err_msg=where)
     elif isinstance(expected, list | tuple):
         assert type(actual) is type(expected) and len(actual) == len(expected), where
         for i, (a, e) in enumerate(zip(actual, expected, strict=True)):
-            assert_same(a, e, f"{where}[{i}]")
+            assert_same(a, e, f"{where}[{i}]", rtol=rtol)
     elif isinstance(expected, dict):
         assert actual.keys() == expected.keys(), where
         for key in expected:
-            assert_same(actual[key], expected[key], f"{where}[{key!r}]")
+            assert_same(actual[key], expected[key], f"{where}[{key!r}]", rtol=rtol)
     else:
         assert type(actual) is type(expected), where
         assert actual == expected or (actual != actual and expected != expected), where
