@@ -16,6 +16,7 @@ _SUBMODULES = [
     "datasets",
     "metrics",
     "ood",
+    "pipeline",
     "uncertainty",
     "utils",
 ]

@@ -41,6 +41,7 @@ from skcalib.conformal import (
 )
 from skcalib.conformal.scores import APSScore, CQRScore
 from skcalib.ood import ClassifierOODDetector, MahalanobisDetector
+from skcalib.pipeline import TrustPipeline
 from skcalib.uncertainty import (
     BradleyTerryConfidence,
     DataDifficultyScorer,
@@ -140,6 +141,19 @@ ESTIMATOR_INSTANCES = {
     ],
     # OOD wrappers: unsupervised (a transformer's features, so scikit-learn's
     # outlier checks apply) and around a classifier pipeline.
+    # Trust pipeline: the default chain (temperature, LAC, MSP gate) and an
+    # isotonic/APS chain without gate. Seeded: the coverage check's tolerance is
+    # set for 1000 conformal rows and the pipeline conformalises 400 of them.
+    "TrustPipeline": [
+        TrustPipeline(random_state=0),
+        TrustPipeline(
+            GaussianNB(),
+            calibrator="isotonic",
+            conformity_score="aps",
+            ood_detector=None,
+            random_state=0,
+        ),
+    ],
     "ClassifierOODDetector": [
         ClassifierOODDetector(StandardScaler(), method=MahalanobisDetector()),
         ClassifierOODDetector(

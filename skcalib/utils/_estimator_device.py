@@ -181,7 +181,7 @@ default=None
     >>> from sklearn import config_context
     >>> from skcalib.calibration import TemperatureScaling
     >>> from skcalib.datasets import make_classification_logits
-    >>> from skcalib.utils._estimator_device import move_estimator
+    >>> from skcalib.utils import move_estimator
     >>> logits, y = make_classification_logits(200, 3, random_state=0)
     >>> ts = TemperatureScaling().fit(logits, y)
     >>> moved = move_estimator(ts, xp="array_api_strict", device="device1")

@@ -36,6 +36,7 @@ _PUBLIC_PACKAGES = (
     "datasets",
     "metrics",
     "ood",
+    "pipeline",
     "uncertainty",
 )
 
