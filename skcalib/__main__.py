@@ -1,0 +1,5 @@
+"""``python -m skcalib``: the ``skcalib`` command."""
+
+from skcalib.cli import main
+
+raise SystemExit(main())
