@@ -16,7 +16,7 @@ from ..utils._array_api import (
 )
 from ..utils._dask import is_dask_array
 from ..utils._dask_fit import fit_calibrator_dask
-from ..utils._sklearn_compat import _fit_context
+from ..utils._sklearn_compat import _check_feature_names, _fit_context
 from ..utils._validation import (
     check_consistent_length,
     check_probabilities,
@@ -121,6 +121,7 @@ class BaseScoreCalibrator(CalibratorMixin, BaseEstimator, metaclass=ABCMeta):
                 f"{type(self).__name__} requires y to be passed, but the target y "
                 "is None."
             )
+        _check_feature_names(self, X, reset=True)
         xp, device = get_namespace_and_device(X)
         X = check_scores(X, name="X", ndim=ndim, xp=xp)
         y_np = to_numpy(y) if is_array_api_obj(y) else np.asarray(y)
@@ -139,6 +140,7 @@ class BaseScoreCalibrator(CalibratorMixin, BaseEstimator, metaclass=ABCMeta):
     def _validate_predict_scores(self, X):
         """Check prediction-time scores against ``fit``; return ``(logits, xp)``."""
         check_is_fitted(self)
+        _check_feature_names(self, X, reset=False)
         xp, _ = get_namespace_and_device(X)
         X = check_scores(X, name="X", xp=xp)
         n_features = 1 if X.ndim == 1 else X.shape[1]

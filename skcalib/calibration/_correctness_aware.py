@@ -11,7 +11,12 @@ from ..utils._array_api import (
     move_to,
     softmax,
 )
-from ..utils._sklearn_compat import Interval, StrOptions, _fit_context
+from ..utils._sklearn_compat import (
+    Interval,
+    StrOptions,
+    _check_feature_names,
+    _fit_context,
+)
 from ..utils._validation import (
     check_sample_weight,
     check_scores,
@@ -334,6 +339,7 @@ n_classes) or (n_samples,)
     def _validate_views(self, X):
         """Check ``X`` against the fitted shapes; return (views, xp)."""
         check_is_fitted(self)
+        _check_feature_names(self, X, reset=False)
         xp, _ = get_namespace_and_device(X)
         X = check_scores(X, name="X", ndim=(1, 2, 3), xp=xp)
         n_features = 1 if X.ndim == 1 else X.shape[-1]

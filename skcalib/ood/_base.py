@@ -45,7 +45,12 @@ from ..utils._array_api import (
     move_to,
     to_numpy,
 )
-from ..utils._sklearn_compat import Interval, RealNotInt, _fit_context
+from ..utils._sklearn_compat import (
+    Interval,
+    RealNotInt,
+    _check_feature_names,
+    _fit_context,
+)
 from ..utils._validation import check_consistent_length, check_scores, encode_labels
 
 __all__ = ["BaseLearnedOODDetector", "BaseOODDetector", "check_linear_head"]
@@ -423,7 +428,11 @@ class BaseOODDetector(OODDetectorMixin, BaseEstimator, metaclass=ABCMeta):
             self.offset_ = _lower_tail_threshold(scores, float(self.contamination))
 
     def _validate_X(self, X, *, xp, reset):
-        """Validate ``X`` as a 2-D float array; set or check ``n_features_in_``."""
+        """Validate ``X`` as a 2-D float array; set or check ``n_features_in_``.
+
+        Also sets (``reset``) or checks ``feature_names_in_`` for DataFrames.
+        """
+        _check_feature_names(self, X, reset=reset)
         X = check_scores(X, name="X", ndim=(1, 2), xp=xp)
         if X.ndim == 1:
             raise ValueError(

@@ -13,7 +13,12 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..base import get_skcalib_tags
 from ..utils._array_api import get_namespace_and_device, to_numpy
-from ..utils._sklearn_compat import HasMethods, StrOptions, _fit_context
+from ..utils._sklearn_compat import (
+    HasMethods,
+    StrOptions,
+    _check_feature_names,
+    _fit_context,
+)
 from ._base import BaseLearnedOODDetector, BaseOODDetector
 from ._logits import (
     EnergyDetector,
@@ -225,6 +230,7 @@ default="energy"
             self.classes_ = self.estimator_.classes_
         if hasattr(self.estimator_, "n_features_in_"):
             self.n_features_in_ = self.estimator_.n_features_in_
+        _check_feature_names(self, X, reset=True)
         return self
 
     def _split(self, X, y):
@@ -406,6 +412,7 @@ default="energy"
             )
         if hasattr(self.detector_, "n_features_in_"):
             self.n_features_in_ = self.detector_.n_features_in_
+        _check_feature_names(self, X, reset=True)
         return self
 
     def predict(self, X):

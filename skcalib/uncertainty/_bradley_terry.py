@@ -29,7 +29,12 @@ from ..utils._array_api import (
     sigmoid,
     to_numpy,
 )
-from ..utils._sklearn_compat import Interval, StrOptions, _fit_context
+from ..utils._sklearn_compat import (
+    Interval,
+    StrOptions,
+    _check_feature_names,
+    _fit_context,
+)
 from ..utils._validation import check_sample_weight
 
 __all__ = ["BradleyTerryConfidence"]
@@ -463,6 +468,7 @@ class BradleyTerryConfidence(_SkcalibTagsMixin, BaseEstimator):
         self : BradleyTerryConfidence
             Fitted estimator.
         """
+        _check_feature_names(self, pairs, reset=True)
         xp, device = get_namespace_and_device(
             *(
                 a
@@ -516,6 +522,7 @@ class BradleyTerryConfidence(_SkcalibTagsMixin, BaseEstimator):
             ``scores_[a] - scores_[b]``, in the namespace of ``pairs``.
         """
         check_is_fitted(self)
+        _check_feature_names(self, pairs, reset=False)
         xp, device = get_namespace_and_device(_as_array(pairs), self.scores_)
         first, second, _ = self._check_pairs(pairs, self.n_items_, xp=xp, device=device)
         return xp.take(self.scores_, first) - xp.take(self.scores_, second)

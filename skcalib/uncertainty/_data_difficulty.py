@@ -11,7 +11,12 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..metrics._data_quality import el2n_score
 from ..utils._array_api import get_namespace_and_device, to_numpy
-from ..utils._sklearn_compat import HasMethods, Interval, _fit_context
+from ..utils._sklearn_compat import (
+    HasMethods,
+    Interval,
+    _check_feature_names,
+    _fit_context,
+)
 from ._common import _CrossFittedClassifierMixin
 
 __all__ = ["DataDifficultyScorer"]
@@ -165,6 +170,7 @@ class DataDifficultyScorer(
             ]
         if hasattr(X, "shape") and len(X.shape) == 2:
             self.n_features_in_ = int(X.shape[1])
+        _check_feature_names(self, X, reset=True)
         xp, _ = get_namespace_and_device(runs[0])
         self.pred_proba_ = xp.stack(runs)
         self.scores_ = el2n_score(y_np, self.pred_proba_, labels=self.classes_)

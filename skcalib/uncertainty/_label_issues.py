@@ -54,6 +54,7 @@ from ..utils._sklearn_compat import (
     Interval,
     RealNotInt,
     StrOptions,
+    _check_feature_names,
     _fit_context,
 )
 from ..utils._validation import check_consistent_length, check_probabilities
@@ -807,6 +808,7 @@ class LabelIssueDetector(
             self.classes_ = np.unique(y_np)
         if hasattr(X, "shape") and len(X.shape) == 2:
             self.n_features_in_ = int(X.shape[1])
+        _check_feature_names(self, X, reset=True)
         y_idx, proba, _, xp, dev = _check_labels(y_np, proba, self.classes_)
         result = _confident_learning(
             y_idx,

@@ -23,7 +23,7 @@ from sklearn.utils._param_validation import (
     validate_parameter_constraints,
     validate_params,
 )
-from sklearn.utils.validation import _check_method_params
+from sklearn.utils.validation import _check_feature_names, _check_method_params
 
 #: ``(major, minor)`` of the installed scikit-learn, for feature gates.
 SKLEARN_VERSION = tuple(
@@ -62,6 +62,7 @@ __all__ = [
     "Options",
     "RealNotInt",
     "StrOptions",
+    "_check_feature_names",
     "_check_method_params",
     "_fit_context",
     "_safe_indexing",
