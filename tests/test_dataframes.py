@@ -102,6 +102,7 @@ CASES = {
     "SubjectiveLogicClassifier": None,
     "TemperatureScaling": None,
     "TopTwoCrowdAggregator": None,
+    "TrustPipeline": lambda c: {"estimator": _classifier(c)},
     "VectorScaling": None,
     "VennAbersCalibrator": lambda c: {"estimator": _classifier(c)},
     "ViMDetector": None,

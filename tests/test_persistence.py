@@ -64,6 +64,7 @@ CASES = {
     "SubjectiveLogicClassifier": {},
     "TemperatureScaling": {},
     "TopTwoCrowdAggregator": {},
+    "TrustPipeline": {},
     "VectorScaling": {},
     "VennAbersCalibrator": {},
     "ViMDetector": {},
@@ -228,3 +229,17 @@ def test_unfitted_clone_round_trips():
         est = clone(_build(name))
         loaded = _skops(est)
         assert repr(loaded.get_params()) == repr(est.get_params())
+
+
+@pytest.mark.parametrize("fmt", ROUND_TRIPS)
+def test_feature_names_survive_round_trip(fmt):
+    pd = pytest.importorskip("pandas")
+    est = _build("MahalanobisDetector")
+    X, y = _data_for(est)
+    frame = pd.DataFrame(X, columns=[f"col_{i}" for i in range(X.shape[1])])
+    est.fit(frame, y)
+    loaded = ROUND_TRIPS[fmt](est)
+    assert_same(loaded.feature_names_in_, est.feature_names_in_, "feature_names_in_")
+    assert_same(loaded.score_samples(frame), est.score_samples(frame), fmt)
+    with pytest.raises(ValueError, match="feature names should match"):
+        loaded.score_samples(frame[frame.columns[::-1]])
