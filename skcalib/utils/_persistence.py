@@ -70,7 +70,7 @@ def get_skops_trusted_types():
     >>> import skops.io as sio
     >>> from skcalib.calibration import TemperatureScaling
     >>> from skcalib.datasets import make_classification_logits
-    >>> from skcalib.utils._persistence import get_skops_trusted_types
+    >>> from skcalib.utils import get_skops_trusted_types
     >>> logits, y = make_classification_logits(200, 3, random_state=0)
     >>> est = TemperatureScaling().fit(logits, y)
     >>> data = sio.dumps(est)
