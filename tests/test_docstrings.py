@@ -5,6 +5,9 @@ that :mod:`skcalib.utils.discovery` lists, those that ``skcalib/__init__.py``
 lists in ``_SUBMODULES``, and their public (non-underscore) submodules that
 define ``__all__`` (``skcalib.conformal.scores``, ``skcalib.utils.discovery``
 ...). Names added later are covered without editing this file.
+
+The ``>>>`` snippets of the getting-started and migration pages run too (marked
+slow).
 """
 
 import doctest
@@ -21,7 +24,16 @@ import pytest
 import skcalib
 from skcalib.utils import discovery
 
-API_RST = Path(__file__).resolve().parents[1] / "doc" / "api.rst"
+DOC = Path(__file__).resolve().parents[1] / "doc"
+API_RST = DOC / "api.rst"
+# Pages whose ``>>>`` snippets run as doctests, and what each needs installed.
+DOC_PAGES = {
+    "getting_started.rst": (),
+    "migration/sklearn.rst": (),
+    "migration/mapie.rst": ("mapie",),
+    "migration/netcal.rst": (),
+    "migration/pytorch_ood.rst": (),
+}
 
 
 def _public_modules():
@@ -51,7 +63,8 @@ def _public_names():
     for module_name, module in sorted(_public_modules().items()):
         for name in module.__all__:
             obj = getattr(module, name)
-            if not inspect.ismodule(obj):
+            # Classes and functions; constants (strings, dicts) have no examples.
+            if inspect.isclass(obj) or callable(obj):
                 names.append((module_name, name, obj))
     return names
 
@@ -186,3 +199,29 @@ def test_public_name_in_api_reference(module_name, name, obj):
         f"{module_name}.{name} is missing from the autosummary entries of "
         f"doc/api.rst (under '.. currentmodule:: {module_name}')"
     )
+
+
+def test_doc_pages_listed():
+    """Every page with ``>>>`` snippets is run by test_doc_page_snippets."""
+    with_snippets = {
+        str(path.relative_to(DOC))
+        for path in DOC.rglob("*.rst")
+        if not path.relative_to(DOC).parts[0].startswith(("_", "generated", "auto_"))
+        and ">>> " in path.read_text(encoding="utf-8")
+    }
+    assert with_snippets <= set(DOC_PAGES)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("page", sorted(DOC_PAGES))
+def test_doc_page_snippets(page):
+    for requirement in DOC_PAGES[page]:
+        pytest.importorskip(requirement)
+    result = doctest.testfile(
+        str(DOC / page),
+        module_relative=False,
+        optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE,
+        report=False,
+    )
+    assert result.attempted > 0
+    assert result.failed == 0, f"{result.failed} snippet(s) of doc/{page} failed"

@@ -146,15 +146,15 @@ class TrustPipeline(
         ``"dirichlet"``, ...) or as an instance (tunable as
         ``calibrator__<param>``). None: no calibration, the conformal stage
         works on the classifier's own probabilities.
-    conformity_score : {"lac", "aps", "raps", "topk"} or \
-BaseClassificationScore, default="lac"
-        The conformity score of the conformal stage, by alias or instance.
+    conformity_score : str or BaseClassificationScore, default="lac"
+        The conformity score of the conformal stage, by alias (``"lac"``,
+        ``"aps"``, ``"raps"``, ``"topk"``) or instance.
     confidence_level : float or array-like of float in (0, 1), default=0.9
         Target coverage of ``predict_set``, read at prediction time (a list
         stacks the sets of all levels on a last axis).
-    ood_detector : {"msp", "max_logit", "energy", "entropy", "gen"}, \
-detector instance or None, default="msp"
-        The OOD detector on the classifier's outputs, as ``method`` of
+    ood_detector : str, detector instance or None, default="msp"
+        The OOD detector on the classifier's outputs (``"msp"``,
+        ``"max_logit"``, ``"energy"``, ``"entropy"``, ``"gen"``), as ``method`` of
         :class:`~skcalib.ood.ClassifierOODDetector` (``"energy"`` and
         ``"max_logit"`` need a ``decision_function``; feature detectors such
         as :class:`~skcalib.ood.MahalanobisDetector` need a transformer or a

@@ -111,6 +111,22 @@ class CalibrationReport:
         Method -> out-of-fold calibrated probabilities.
     ood_scores : dict
         Detector -> ``(in_distribution_scores, ood_scores)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skcalib.report import CalibrationReport, calibration_report
+    >>> rng = np.random.default_rng(0)
+    >>> y = rng.integers(0, 2, 200)
+    >>> logits = np.c_[np.zeros(200), 4.0 * y - 2.0 + rng.normal(0, 2, 200)]
+    >>> report = calibration_report(y, logits, logits=True, n_bootstrap=10,
+    ...                             n_conformal_splits=2)
+    >>> isinstance(report, CalibrationReport)
+    True
+    >>> report.summary["n_samples"], report.proba.shape, sorted(report.best)
+    (200, (200, 2), ['ECE', 'NLL'])
+    >>> report.ood  # no OOD scores were given
+    []
     """
 
     summary: dict

@@ -32,7 +32,23 @@ SCORE_NAMES = ("scores", "proba", "probabilities", "y_prob", "logits")
 
 
 class InputError(ValueError):
-    """A user's file or option cannot be used; the message says why in one line."""
+    """A user's file or option cannot be used; the message says why in one line.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from skcalib.report import InputError, read_scores
+    >>> path = os.path.join(tempfile.mkdtemp(), "scores.txt")
+    >>> with open(path, "w") as f:
+    ...     _ = f.write("0.1,0.9")
+    >>> try:
+    ...     read_scores(path)
+    ... except InputError as error:
+    ...     print(error)
+    scores.txt: unknown format '.txt'; use one of .csv, .parquet, .npy, .npz.
+    >>> issubclass(InputError, ValueError)
+    True
+    """
 
 
 @dataclass
@@ -56,6 +72,24 @@ class ScoreData:
         Whether ``scores`` holds logits.
     source : str
         The file name, for messages.
+
+    Examples
+    --------
+    Usually returned by :func:`read_scores`; ``y_index`` is the score column of
+    each label:
+
+    >>> import numpy as np
+    >>> from skcalib.report import ScoreData
+    >>> data = ScoreData(
+    ...     scores=np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4]]),
+    ...     y=np.array(["cat", "dog", "dog"]),
+    ...     classes=np.array(["cat", "dog"]),
+    ...     columns=["p_cat", "p_dog"],
+    ...     logits=False,
+    ...     source="scores.csv",
+    ... )
+    >>> data.y_index
+    array([0, 1, 1])
     """
 
     scores: np.ndarray
