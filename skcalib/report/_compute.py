@@ -383,8 +383,8 @@ def calibration_report(
     counts = np.bincount(y, minlength=n_classes)
     if counts.min() < 2:
         raise ValueError(
-            f"Every class needs at least 2 samples; class {classes[counts.argmin()]!r} "
-            f"has {counts.min()}."
+            "Every class needs at least 2 samples; class "
+            f"{np.asarray(classes).tolist()[counts.argmin()]!r} has {counts.min()}."
         )
     index_labels = np.arange(n_classes)
     if methods is None:

@@ -268,6 +268,18 @@ def _classes(y, scores, names, source):
     )
 
 
+def _not_probabilities(values):
+    """Why ``values`` (which failed ``check_probabilities``) are not probabilities."""
+    lo, hi = values.min(), values.max()
+    if lo < 0 or hi > 1:
+        why = f"scores outside [0, 1] (from {lo:.4g} to {hi:.4g}) are not probabilities"
+    else:
+        sums = values.sum(axis=1)
+        row = int(np.argmax(np.abs(sums - 1)))
+        why = f"probabilities must sum to one, but row {row} sums to {sums[row]:.6g}"
+    return f"{why}; pass --logits if the scores are logits."
+
+
 def _two_columns(scores, logits):
     """One binary score column -> two columns: ``[1 - p, p]`` or ``[0, x]``."""
     x = scores[:, 0]
@@ -378,10 +390,8 @@ def read_scores(
             check_probabilities(
                 values[:, 0] if values.shape[1] == 1 else values, name="the scores"
             )
-        except ValueError as exc:
-            raise InputError(
-                f"{source}: {exc} Pass --logits if the scores are logits."
-            ) from None
+        except ValueError:
+            raise InputError(f"{source}: {_not_probabilities(values)}") from None
     y = None if y is None else _check_labels(y, n, source)
     classes = None
     if y is not None and match_labels:
