@@ -181,7 +181,7 @@ def _report(args):
                 match_labels=False,
                 n_scores=len(data.columns),
             ).scores
-    console = Console(stderr=args.quiet)
+    console = Console()
     with progress_bar(console, enabled=not args.quiet) as progress:
         report = calibration_report(
             y,
@@ -249,6 +249,12 @@ def main(argv=None):
     status : int
         0 on success, 1 when an optional dependency is missing, 2 on bad usage
         or an unusable input file.
+
+    Examples
+    --------
+    >>> from skcalib.cli import main
+    >>> main(["report", "missing.csv"])  # the message goes to stderr
+    2
     """
     from .report._io import InputError
 
