@@ -13,7 +13,9 @@ Every pair calibrates the same scores on the same machine in one process:
 
 It prints fit and predict wall times (median of repeats), the reference/skcalib
 ratios (> 1: skcalib is faster) and the largest absolute difference of the
-calibrated probabilities. A reference library that is not installed is skipped.
+calibrated probabilities; ``run`` also returns each side's peak memory and the
+NLL and ECE of its probabilities on the test labels. A reference library that
+is not installed is skipped.
 
 Run: ``python benchmarks/bench_calibration.py [--n 100000] [--k 10]``.
 """

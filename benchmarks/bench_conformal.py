@@ -55,7 +55,8 @@ def make_data(n, k, random_state=0, dtype=np.float64):
         proba /= proba.sum(axis=1, keepdims=True)
         u = rng.uniform(size=(n, 1))
         y = np.minimum((np.cumsum(proba, axis=1) < u).sum(axis=1), k - 1)
-        y[:k] = np.arange(k)  # every class present
+        # every class present twice (MAPIE's RAPS splits them stratified)
+        y[: 2 * k] = np.arange(2 * k) % k
         out.append((proba.astype(dtype), y))
     return out
 

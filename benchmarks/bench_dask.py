@@ -13,7 +13,7 @@ scheduler), so the peak memory also holds the blocks in flight; with
 ``--cluster`` they run in a ``LocalCluster`` of worker processes and this
 process only holds the task graph and the per-block results.
 
-Run: ``python benchmarks/bench_dask.py [--n 50000000] [--chunk 1000000]
+Run: ``python benchmarks/bench_dask.py [--n 50000000] [--chunk 250000]
 [--cluster]``.
 """
 
@@ -43,9 +43,11 @@ def make_logits(n, chunk, random_state=0):
     """Lazy ``(logits, y)``: Gaussian noise of scale 3 plus 4 on the true class."""
     rng = da.random.default_rng(random_state)
     y = rng.integers(0, N_CLASSES, size=n, chunks=chunk)
-    noise = rng.standard_normal((n, N_CLASSES), chunks=(chunk, N_CLASSES))
-    onehot = y[:, None] == da.arange(N_CLASSES)[None, :]
-    logits = (3.0 * noise + 4.0 * onehot).astype(np.float32)
+    noise = rng.standard_normal(
+        (n, N_CLASSES), chunks=(chunk, N_CLASSES), dtype=np.float32
+    )
+    onehot = (y[:, None] == da.arange(N_CLASSES)[None, :]).astype(np.float32)
+    logits = np.float32(3.0) * noise + np.float32(4.0) * onehot
     return logits, y
 
 
@@ -53,7 +55,7 @@ def _lac_scores(proba, y):
     return 1.0 - proba[np.arange(y.shape[0]), y]
 
 
-def run(n=50_000_000, chunk=1_000_000, confidence_level=0.9, random_state=0):
+def run(n=50_000_000, chunk=250_000, confidence_level=0.9, random_state=0):
     """Fit, score and threshold; return times (s), results and peak memory (MB)."""
     logits, y = make_logits(n, chunk, random_state)
     result = {"n": n, "data_mb": n * N_CLASSES * 4 / 2**20}
@@ -78,7 +80,7 @@ def run(n=50_000_000, chunk=1_000_000, confidence_level=0.9, random_state=0):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=50_000_000)
-    parser.add_argument("--chunk", type=int, default=1_000_000)
+    parser.add_argument("--chunk", type=int, default=250_000)
     parser.add_argument("--cluster", action="store_true")
     args = parser.parse_args(argv)
     if args.cluster:

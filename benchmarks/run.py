@@ -31,6 +31,7 @@ import math
 import os
 import platform
 import sys
+import time
 import warnings
 from pathlib import Path
 
@@ -59,11 +60,11 @@ SECTIONS = ("anchors", "scaling", "bandwidth")
 # Problem sizes of the full run and of --quick (seconds, for tests).
 SIZES = {
     "full": {
-        "calibration": {"n": 100_000, "k": 10, "n_venn_abers": 100_000},
+        "calibration": {"n": 50_000, "k": 10, "n_venn_abers": 50_000},
         "temperature": {"n": 200_000, "k": 100},
-        "conformal": {"n": 20_000, "k": 1000},
+        "conformal": {"n": 10_000, "k": 1000},
         "crepes": {"n": 2000, "k": 100},
-        "ood": {"n": 50_000, "d": 256, "n_test": 5000, "n_classes": 10, "k": 50},
+        "ood": {"n": 20_000, "d": 256, "n_test": 2000, "n_classes": 10, "k": 50},
         "scaling": (1_000, 10_000, 100_000, 1_000_000),
         "bandwidth": {"n": 50_000, "k": 1000},
     },
@@ -239,18 +240,31 @@ def _pytorch_ood_rows(sizes, repeats):
 OPTIONAL_ANCHORS = {"netcal": _netcal_rows, "pytorch_ood": _pytorch_ood_rows}
 
 
+def _progress(message, start):
+    """One line on stderr: the benchmarks take minutes."""
+    print(f"  {message} ({time.perf_counter() - start:.0f} s)", file=sys.stderr)
+
+
 def anchors(sizes, repeats, notes):
-    rows = _calibration_rows(sizes, repeats)
-    rows += _conformal_rows(sizes, repeats)
-    rows += _ood_rows(sizes, repeats)
-    for module, rows_of in OPTIONAL_ANCHORS.items():
-        if importlib.util.find_spec(module) is None:
-            notes.append(f"{module} is not importable: its rows are skipped.")
+    rows = []
+    for name, rows_of in [
+        ("calibration", _calibration_rows),
+        ("conformal", _conformal_rows),
+        ("ood", _ood_rows),
+        *OPTIONAL_ANCHORS.items(),
+    ]:
+        if name in OPTIONAL_ANCHORS and importlib.util.find_spec(name) is None:
+            notes.append(f"{name} is not importable: its rows are skipped.")
             continue
+        start = time.perf_counter()
         try:
             rows += rows_of(sizes, repeats)
-        except Exception as exc:  # an anchor's API changed: say so, go on
-            notes.append(f"{module} failed ({type(exc).__name__}: {exc}); skipped.")
+        except Exception as exc:
+            if name not in OPTIONAL_ANCHORS:
+                raise
+            # an optional anchor's API changed: say so, go on
+            notes.append(f"{name} failed ({type(exc).__name__}: {exc}); skipped.")
+        _progress(f"anchors: {name}", start)
     return rows
 
 
@@ -300,7 +314,9 @@ def scaling(sizes, repeats, notes):
             if previous is not None and 10 * previous > SCALING_BUDGET_S:
                 notes.append(f"scaling: {task} stops before n={n} (time budget).")
                 break
+            start = time.perf_counter()
             ours, theirs = run(n, repeats)
+            _progress(f"scaling: {task}, n={n}", start)
             previous = max(ours, theirs)
             rows.append(
                 {
