@@ -43,7 +43,9 @@ def _subplots(figsize):
 def _png(figure):
     """A ``<img>`` with the figure as a base64 PNG."""
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=100)
+    # "tight": the histogram panels the reliability display appends below its
+    # axes lie outside the constrained layout, with their tick labels.
+    figure.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
     data = base64.b64encode(buffer.getvalue()).decode("ascii")
     return f'<img alt="figure" src="data:image/png;base64,{data}">'
 
