@@ -17,6 +17,7 @@ _SUBMODULES = [
     "metrics",
     "ood",
     "pipeline",
+    "report",
     "uncertainty",
     "utils",
 ]
