@@ -45,6 +45,8 @@ from ..utils._array_api import (
     move_to,
     to_numpy,
 )
+from ..utils._dask import is_dask_array
+from ..utils._dask_fit import fit_ood_detector_dask
 from ..utils._sklearn_compat import (
     Interval,
     RealNotInt,
@@ -182,6 +184,8 @@ class BaseOODDetector(OODDetectorMixin, BaseEstimator, metaclass=ABCMeta):
         self : object
             The fitted detector.
         """
+        if is_dask_array(X):
+            return fit_ood_detector_dask(self, X, y)
         xp, _ = get_namespace_and_device(X)
         X = self._validate_X(X, xp=xp, reset=True)
         y = self._validate_y(y, X)

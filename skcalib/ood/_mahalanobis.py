@@ -36,16 +36,17 @@ def _gram(X, *, xp):
     return total
 
 
-def _ledoit_wolf_shrinkage(X, gram, *, xp):
-    """Ledoit-Wolf shrinkage of the covariance of the centred rows ``X``.
+def _ledoit_wolf_shrinkage(gram, n, fourth_moment, *, xp):
+    """Ledoit-Wolf shrinkage of the covariance of ``n`` centred rows ``X``.
 
     The formula of :func:`sklearn.covariance.ledoit_wolf_shrinkage` with
-    ``assume_centered=True``; ``gram`` is ``X^T X``.
+    ``assume_centered=True``, from the moments ``gram = X^T X`` and
+    ``fourth_moment = sum((X * X)^T (X * X)) = sum_i ||x_i||^4``.
     """
-    n, d = X.shape
+    d = gram.shape[0]
     variances = xp.linalg.diagonal(gram) / n
     mu = float(xp.sum(variances)) / d
-    beta_ = float(xp.sum(_gram(X * X, xp=xp)))
+    beta_ = float(fourth_moment)
     delta_ = float(xp.sum(gram**2)) / n**2
     beta = (beta_ / n - delta_) / (d * n)
     delta = (delta_ - 2 * mu * float(xp.sum(variances)) + d * mu**2) / d
@@ -61,14 +62,29 @@ def _covariance(X_centered, shrinkage, *, xp):
     :class:`sklearn.covariance.ShrunkCovariance` does. The covariance is in
     float64 where the device has it (see :func:`_gram`).
     """
-    _, device = get_namespace_and_device(X_centered)
-    n, d = X_centered.shape
-    gram = _gram(X_centered, xp=xp)
+    return _covariance_from_moments(
+        _gram(X_centered, xp=xp),
+        X_centered.shape[0],
+        shrinkage,
+        lambda: xp.sum(_gram(X_centered * X_centered, xp=xp)),
+        xp=xp,
+    )
+
+
+def _covariance_from_moments(gram, n, shrinkage, fourth_moment, *, xp):
+    """:func:`_covariance` from ``gram = X^T X`` of ``n`` centred rows.
+
+    ``fourth_moment`` is a function returning ``sum_i ||x_i||^4``, called only
+    for Ledoit-Wolf's shrinkage. (Dask arrays sum these moments over their
+    blocks: :mod:`skcalib.utils._dask_fit`.)
+    """
+    _, device = get_namespace_and_device(gram)
+    d = gram.shape[0]
     covariance = gram / n
     if shrinkage is None:
         return covariance, 0.0
     if shrinkage == "auto":
-        shrinkage = _ledoit_wolf_shrinkage(X_centered, gram, xp=xp)
+        shrinkage = _ledoit_wolf_shrinkage(gram, n, fourth_moment(), xp=xp)
     shrinkage = float(shrinkage)
     mu = float(xp.sum(xp.linalg.diagonal(covariance))) / d
     eye = xp.eye(d, dtype=covariance.dtype, device=device)
@@ -112,9 +128,13 @@ def _whitening(covariance, *, eps, xp):
 def _fit_gaussian(X_centered, shrinkage, *, xp):
     """``(covariance, whitening, shrinkage)`` in ``X_centered``'s dtype."""
     covariance, shrinkage = _covariance(X_centered, shrinkage, xp=xp)
-    eps = float(xp.finfo(X_centered.dtype).eps)
+    return _gaussian(covariance, shrinkage, X_centered.dtype, xp=xp)
+
+
+def _gaussian(covariance, shrinkage, dtype, *, xp):
+    """``(covariance, whitening, shrinkage)`` in ``dtype``, from the covariance."""
+    eps = float(xp.finfo(dtype).eps)
     whitening = _whitening(covariance, eps=eps, xp=xp)
-    dtype = X_centered.dtype
     return xp.astype(covariance, dtype), xp.astype(whitening, dtype), shrinkage
 
 

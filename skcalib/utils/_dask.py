@@ -25,6 +25,7 @@ __all__ = [
     "map_row_blocks",
     "reduce_row_blocks",
     "rows_like",
+    "shippable",
     "wrap_rowwise_methods",
 ]
 
@@ -155,7 +156,7 @@ def _lazy_rowwise(method, estimator, X, args, kwargs):
         sample = _call_on_block(method, estimator, n_positional, names, fixed, *probe)
     sample = np.asarray(sample)
     func = functools.partial(
-        _call_on_block, method, estimator, n_positional, tuple(names), fixed
+        _call_on_block, method, shippable(estimator), n_positional, tuple(names), fixed
     )
     return map_row_blocks(
         func,
@@ -241,6 +242,24 @@ def reduce_row_blocks(func, arrays, *, combine=np.add):
 
 def _float64_row(func, *blocks):
     return np.asarray(func(*blocks), dtype=np.float64)
+
+
+def shippable(estimator):
+    """A shallow copy of ``estimator`` without its lazy Dask attributes.
+
+    Fitted on Dask arrays, an estimator may keep lazy results (its
+    calibration scores) whose graphs refer back to the estimator; the copy
+    sent with each block's task leaves them out (blocks never need them), and
+    attributes set on the estimator later do not reach the graph.
+    """
+    copy = object.__new__(type(estimator))
+    copy.__dict__.update(
+        {
+            key: None if is_dask_array(value) else value
+            for key, value in vars(estimator).items()
+        }
+    )
+    return copy
 
 
 def dask_rowwise(method):

@@ -17,7 +17,13 @@ import numpy as np
 from array_api_compat import numpy as np_compat
 
 from ._array_api import _conformal_rank
-from ._dask import as_row_chunked, map_row_blocks, reduce_row_blocks, rows_like
+from ._dask import (
+    as_row_chunked,
+    map_row_blocks,
+    reduce_row_blocks,
+    rows_like,
+    shippable,
+)
 from ._validation import _BINARY_LABEL_SETS, check_confidence_level, encode_labels
 
 __all__ = [
@@ -25,7 +31,9 @@ __all__ = [
     "dask_binned_calibration_error",
     "dask_conformal_quantile",
     "fit_calibrator_dask",
+    "fit_ood_detector_dask",
     "fit_split_conformal_classifier_dask",
+    "order_statistics",
 ]
 
 # Histogram bins per selection round, and the largest number of candidate
@@ -296,20 +304,31 @@ def dask_conformal_quantile(scores, confidence_level):
     levels = check_confidence_level(confidence_level)
     if scores.ndim != 1:
         raise ValueError(f"scores must be 1-D, got shape {tuple(scores.shape)}.")
-    scores = scores.rechunk({0: scores.chunks[0]})
     n = int(scores.shape[0])
-    lo, hi, n_neg_inf, n_pos_inf = _finite_range(scores) if n else (0, 0, 0, 0)
+    ranks = [max(1, _conformal_rank(n, float(level))) for level in levels]
+    result = order_statistics(scores, ranks, n).astype(scores.dtype)
+    return result[0] if np.ndim(confidence_level) == 0 else result
+
+
+def order_statistics(scores, ranks, n_valid):
+    """The ``k``-th smallest non-NaN Dask ``scores``, for each ``k`` in ``ranks``.
+
+    ``+inf`` where ``k > n_valid`` (the number of non-NaN scores). NaN
+    entries are ignored, so a NaN marks a row left out (for example one that
+    does not calibrate). See :func:`_kth_smallest`.
+    """
+    if not n_valid:
+        return np.full(len(ranks), np.inf)
+    lo, hi, n_neg_inf, n_pos_inf = _finite_range(scores)
     out = []
-    for level in levels:
-        k = max(1, _conformal_rank(n, float(level)))
-        if k > n or k > n - n_pos_inf:
+    for k in ranks:
+        if k > n_valid - n_pos_inf:
             out.append(np.inf)
         elif k <= n_neg_inf:
             out.append(-np.inf)
         else:
             out.append(_kth_smallest(scores, k, lo, hi, n_neg_inf))
-    result = np.asarray(out, dtype=scores.dtype)
-    return result[0] if np.ndim(confidence_level) == 0 else result
+    return np.asarray(out)
 
 
 class DaskScoreTable:
@@ -461,3 +480,129 @@ def dask_binned_calibration_error(
         w_sum, conf_sum, out_sum, norm=norm, xp=np_compat
     )
     return float(np.mean(per_column))
+
+
+def fit_ood_detector_dask(estimator, X, y=None):
+    """Fit an OOD detector and its threshold on Dask arrays.
+
+    Detectors without learned parameters (logit scores: energy, MSP, ...)
+    score every row lazily and take ``offset_`` from the exact distributed
+    selection of the same order statistic as NumPy. For
+    :class:`~skcalib.ood.MahalanobisDetector`, a random ``calibration_size``
+    fraction of the rows (a Bernoulli draw per row from ``random_state``, so
+    their number is close to, not exactly, NumPy's) calibrates; the others
+    give the class means and the tied covariance from per-block sums (counts
+    and class sums in one pass, then ``X_c^T X_c`` and ``sum ||x_c||^4`` of
+    the centred rows in a second), with Ledoit-Wolf shrinkage as in NumPy.
+
+    ``calibration_scores_`` is then the lazy Dask array of the calibration
+    scores (NaN on the other rows): p-values (``score_pvalues``,
+    ``predict_fdr``) need them all and are not available.
+    """
+    from sklearn.utils import check_random_state
+
+    from ..ood._base import BaseOODDetector
+    from ..ood._mahalanobis import MahalanobisDetector
+
+    name = type(estimator).__name__
+    learned = type(estimator)._fit is not BaseOODDetector._fit
+    if learned and type(estimator) is not MahalanobisDetector:
+        raise TypeError(
+            f"{name} cannot be fitted on Dask arrays yet (MahalanobisDetector and "
+            "the detectors without learned parameters can); fit it on a NumPy "
+            "sample, X.compute(), and score Dask arrays lazily afterwards."
+        )
+    X = as_row_chunked(X)
+    if X.ndim != 2:
+        raise ValueError(f"Expected a 2-D array for X, got shape {tuple(X.shape)}.")
+    estimator.n_features_in_ = int(X.shape[1])
+    n = int(X.shape[0])
+    calibrates = None
+    if learned:
+        size = estimator.calibration_size
+        fraction = size / n if isinstance(size, int | np.integer) else float(size)
+        seed = check_random_state(estimator.random_state).randint(2**31 - 1)
+        import dask.array as da
+
+        draws = da.random.default_rng(seed).random(n, chunks=X.chunks[0])
+        calibrates = draws < fraction
+        _fit_mahalanobis(estimator, X, y, ~calibrates)
+
+    fitted = shippable(estimator)
+
+    def block_scores(X_block, calibrates_block=None):
+        scores = fitted._score(np.asarray(X_block), xp=np_compat)
+        if calibrates_block is None:
+            return scores
+        return np.where(calibrates_block, scores, np.nan)
+
+    arrays = [X] + ([] if calibrates is None else [calibrates])
+    dtype = np.float32 if X.dtype == np.float32 else np.float64
+    scores = map_row_blocks(block_scores, arrays, (), dtype, token="ood-scores")
+    n_cal = n if calibrates is None else int(calibrates.sum().compute())
+    estimator.calibration_scores_ = scores
+    if estimator.contamination is None:
+        rank = max(1, _conformal_rank(n_cal, estimator.tpr))
+        (upper,) = order_statistics(-scores, [rank], n_cal)
+        estimator.offset_ = -float(upper)
+        return estimator
+    # NumPy's _lower_tail_threshold on the scores of every fit row.
+    if calibrates is not None:
+        scores = map_row_blocks(block_scores, [X], (), dtype, token="ood-scores")
+    position = float(estimator.contamination) * (n - 1)
+    low = int(np.floor(position))
+    a, b = order_statistics(scores, [low + 1, min(low + 2, n)], n)
+    estimator.offset_ = float(a + (position - low) * (b - a))
+    return estimator
+
+
+def _fit_mahalanobis(estimator, X, y, fits):
+    """Class means and tied covariance of the rows where ``fits``, by moments."""
+    from ..ood._mahalanobis import _covariance_from_moments, _gaussian
+
+    if y is not None:
+        y = rows_like(y, X, name="y")
+        estimator.classes_ = dask_unique(y)
+        classes = estimator.classes_
+        y_idx = map_row_blocks(
+            lambda b: encode_labels(b, classes), [y], (), np.int64, token="encode"
+        )
+    else:
+        estimator.classes_ = np.zeros(1, dtype=np.int64)
+        y_idx = map_row_blocks(
+            lambda b: np.zeros(b.shape[0], np.int64), [X], (), np.int64, token="zeros"
+        )
+    k, d = estimator.classes_.shape[0], X.shape[1]
+
+    def sums(X_block, y_block, fits_block):
+        x = np.asarray(X_block, dtype=np.float64)[fits_block]
+        labels = y_block[fits_block]
+        counts = np.bincount(labels, minlength=k)
+        class_sums = np.zeros((k, d))
+        np.add.at(class_sums, labels, x)
+        return np.concatenate([counts, class_sums.ravel()])
+
+    first = reduce_row_blocks(sums, [X, y_idx, fits])
+    counts, class_sums = first[:k], first[k:].reshape(k, d)
+    n_fit = counts.sum()
+    means = class_sums / np.where(counts > 0, counts, 1)[:, None]
+
+    def moments(X_block, y_block, fits_block):
+        x = np.asarray(X_block, dtype=np.float64)[fits_block]
+        centered = x - means[y_block[fits_block]]
+        norms = np.sum(centered * centered, axis=1)
+        return np.concatenate([(centered.T @ centered).ravel(), [norms @ norms]])
+
+    second = reduce_row_blocks(moments, [X, y_idx, fits])
+    gram, fourth = second[:-1].reshape(d, d), second[-1]
+    dtype = np.float32 if X.dtype == np.float32 else np.float64
+    covariance, shrinkage = _covariance_from_moments(
+        gram, n_fit, estimator.shrinkage, lambda: fourth, xp=np_compat
+    )
+    estimator.covariance_, estimator._whitening, estimator.shrinkage_ = _gaussian(
+        covariance, shrinkage, dtype, xp=np_compat
+    )
+    estimator.means_ = means.astype(dtype)
+    estimator.class_count_ = counts.astype(np.int64)
+    estimator.location_ = (class_sums.sum(axis=0) / n_fit).astype(dtype)
+    estimator._update_projection(xp=np_compat)

@@ -7,6 +7,7 @@ with two worker processes (the ``scheduler`` fixture).
 import numpy as np
 import pytest
 
+dask = pytest.importorskip("dask")
 da = pytest.importorskip("dask.array")
 
 from sklearn.frozen import FrozenEstimator  # noqa: E402
@@ -15,7 +16,7 @@ from sklearn.linear_model import LogisticRegression  # noqa: E402
 from skcalib.calibration import HistogramBinning, TemperatureScaling  # noqa: E402
 from skcalib.conformal import SplitConformalClassifier  # noqa: E402
 from skcalib.metrics import expected_calibration_error  # noqa: E402
-from skcalib.ood import EnergyDetector  # noqa: E402
+from skcalib.ood import EnergyDetector, MahalanobisDetector  # noqa: E402
 from skcalib.utils._array_api import conformal_quantile, softmax  # noqa: E402
 from skcalib.utils._dask import is_dask_array  # noqa: E402
 from skcalib.utils._dask_fit import dask_conformal_quantile  # noqa: E402
@@ -29,7 +30,10 @@ def scheduler(request):
         client = request.getfixturevalue("cluster_client")
         yield client
     else:
-        yield None
+        # The cluster's client, once created, is the default scheduler: ask
+        # for the local threaded one explicitly.
+        with dask.config.set(scheduler="threads"):
+            yield None
 
 
 @pytest.fixture(scope="module")
@@ -190,3 +194,35 @@ def test_numpy_path_does_not_import_dask():
         "assert not any(m.startswith('dask') for m in sys.modules)\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.parametrize("contamination", [None, 0.1])
+def test_unlearned_ood_detector_fit_matches_numpy(scheduler, data, contamination):
+    logits, _ = data
+    expected = EnergyDetector(contamination=contamination).fit(logits)
+    fitted = EnergyDetector(contamination=contamination).fit(_dask(logits))
+    assert fitted.offset_ == pytest.approx(expected.offset_, rel=1e-12)
+
+
+@pytest.mark.parametrize("shrinkage", [None, "auto", 0.1])
+def test_mahalanobis_fit_matches_numpy_on_the_same_rows(scheduler, data, shrinkage):
+    from array_api_compat import numpy as xp
+
+    logits, y = data
+    fitted = MahalanobisDetector(shrinkage=shrinkage, random_state=0).fit(
+        _dask(logits), y
+    )
+    # The calibration rows: NaN scores mark the others.
+    calibrates = ~np.isnan(fitted.calibration_scores_.compute())
+    assert 0.15 < calibrates.mean() < 0.25
+    expected = MahalanobisDetector(shrinkage=shrinkage)
+    expected._fit(logits[~calibrates], y[~calibrates], xp=xp)
+    np.testing.assert_allclose(fitted.covariance_, expected.covariance_, rtol=1e-5)
+    np.testing.assert_allclose(fitted.means_, expected.means_, rtol=1e-5, atol=1e-6)
+    assert fitted.shrinkage_ == pytest.approx(expected.shrinkage_, rel=1e-6)
+    scores = expected._score(logits, xp=xp)
+    np.testing.assert_allclose(
+        fitted.score_samples(_dask(logits)).compute(), scores, rtol=1e-4, atol=1e-4
+    )
+    threshold = -conformal_quantile(-scores[calibrates], expected.tpr)
+    assert fitted.offset_ == pytest.approx(float(threshold), rel=1e-4)
