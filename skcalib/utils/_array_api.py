@@ -337,8 +337,44 @@ def logsumexp(x, *, axis=-1, keepdims=False, xp=None):
     return out
 
 
+def _numpy_rows_into(x, axis, xp):
+    """Whether the rows of ``x`` can be written block by block into a NumPy array."""
+    return (
+        is_numpy_namespace(xp)
+        and x.ndim == 2
+        and axis in (1, -1)
+        and xp.isdtype(x.dtype, "real floating")
+    )
+
+
+def _log_softmax_into(x, out):
+    """NumPy: log-softmax of the rows of ``x`` written into ``out`` (a block).
+
+    ``out`` holds ``x - m`` first, so the block is read from memory once.
+    """
+    m = np.max(x, axis=1, keepdims=True)
+    m[~np.isfinite(m)] = 0
+    np.subtract(x, m, out=out)
+    out -= np.log(np.sum(np.exp(out), axis=1, keepdims=True))
+    return m
+
+
+def _softmax_into(x, out):
+    """NumPy: softmax of the rows of ``x`` written into ``out`` (a block)."""
+    m = np.max(x, axis=1, keepdims=True)
+    m[~np.isfinite(m)] = 0
+    np.subtract(x, m, out=out)
+    np.exp(out, out=out)
+    out /= np.sum(out, axis=1, keepdims=True)
+    return m
+
+
 def log_softmax(x, *, axis=-1, xp=None):
-    """Numerically stable log-softmax along ``axis``.
+    """Numerically stable log-softmax along ``axis``: ``x - m - log(sum(exp(x - m)))``.
+
+    For a NumPy matrix, every cache-sized block of rows is normalised in the
+    output array, in place (in threads), so ``x`` is read from memory once
+    and the output written once.
 
     Examples
     --------
@@ -348,17 +384,22 @@ def log_softmax(x, *, axis=-1, xp=None):
     array([[-0.69314718, -0.69314718]])
     """
     xp = get_namespace(x, xp=xp)
-    return x - logsumexp(x, axis=axis, keepdims=True, xp=xp)
+    if _numpy_rows_into(x, axis, xp):
+        out = np.empty_like(x)
+        _by_rows(_log_softmax_into, x, out, xp=xp)
+        return out
+    m, s = _max_and_sum_exp(x, axis, xp)
+    return (x - m) - xp.log(s)
 
 
 def softmax(x, *, axis=-1, xp=None):
     """Numerically stable softmax along ``axis``: ``exp(x - m) / sum(exp(x - m))``.
 
     Two passes over ``x`` (as in Dukhan and Ablavatski 2020, "The Two-Pass
-    Softmax Algorithm"): the first gets each row's maximum ``m`` and
-    exponential sum together (for a large NumPy matrix by cache-sized row
-    blocks, so it reads ``x`` from memory once), the second writes the
-    normalised exponentials.
+    Softmax Algorithm"): each row's maximum ``m`` and exponential sum, then
+    the normalised exponentials. For a NumPy matrix both passes run on one
+    cache-sized block of rows at a time, in the output array (in threads),
+    so ``x`` is read from memory once and the output written once.
 
     Examples
     --------
@@ -368,7 +409,11 @@ def softmax(x, *, axis=-1, xp=None):
     array([[1., 0.]])
     """
     xp = get_namespace(x, xp=xp)
-    m, s = _shift_and_normaliser(x, axis, xp)
+    if _numpy_rows_into(x, axis, xp):
+        out = np.empty_like(x)
+        _by_rows(_softmax_into, x, out, xp=xp)
+        return out
+    m, s = _max_and_sum_exp(x, axis, xp)
     e = xp.exp(x - m)
     e /= s
     return e
