@@ -38,8 +38,6 @@ class SkcalibTags:
         estimator, or pairs of item indices (n, 2) compared with each other.
     binary_only : bool
         Whether the estimator only supports two classes.
-    """
-
 
     Examples
     --------
@@ -49,6 +47,8 @@ class SkcalibTags:
     SkcalibTags(family='calibrator', input_kind='logits', binary_only=False)
     >>> SkcalibTags().family is None
     True
+    """
+
     family: str | None = None
     input_kind: str = "features"
     binary_only: bool = False
@@ -94,14 +94,6 @@ class CalibratorMixin(_SkcalibTagsMixin, ClassifierMixin):
     ``predict_proba(X)`` applies it and ``predict(X)`` returns the most probable
     label. Subclasses set ``_skcalib_input_kind`` to the kind of scores they
     expect ("logits", "probabilities" or "decision").
-    """
-
-    _skcalib_family = "calibrator"
-    _skcalib_input_kind = "logits"
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.classifier_tags.poor_score = True
 
     Examples
     --------
@@ -114,6 +106,14 @@ class CalibratorMixin(_SkcalibTagsMixin, ClassifierMixin):
     True
     >>> get_skcalib_tags(TemperatureScaling()).input_kind
     'logits'
+    """
+
+    _skcalib_family = "calibrator"
+    _skcalib_input_kind = "logits"
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.poor_score = True
         return tags
 
 
@@ -161,9 +161,6 @@ class OODDetectorMixin(_SkcalibTagsMixin, OutlierMixin):
     Follows scikit-learn's outlier API: ``score_samples`` is higher for more
     in-distribution inputs, ``decision_function = score_samples - offset_`` and
     ``predict`` returns +1 (in-distribution) or -1 (out-of-distribution).
-    """
-
-    _skcalib_family = "ood_detector"
 
     Examples
     --------
@@ -176,3 +173,6 @@ class OODDetectorMixin(_SkcalibTagsMixin, OutlierMixin):
     True
     >>> get_skcalib_tags(EnergyDetector()).family
     'ood_detector'
+    """
+
+    _skcalib_family = "ood_detector"
