@@ -253,18 +253,25 @@ class _AffineSoftmaxCalibrator(BaseScoreCalibrator):
     def _model(self):
         """``(diagonal, regularization, reg_lambda, reg_mu)`` of the fit."""
 
+    def _loss_params(self):
+        """The keyword arguments of :class:`_AffineSoftmaxLoss` for this model."""
+        keys = ("diagonal", "regularization", "reg_lambda", "reg_mu")
+        return dict(zip(keys, self._model(), strict=True))
+
     def _fit(self, logits, y, sample_weight, *, xp):
-        diagonal, regularization, reg_lambda, reg_mu = self._model()
         loss = _AffineSoftmaxLoss(
-            logits,
-            y,
-            sample_weight,
-            diagonal=diagonal,
-            regularization=regularization,
-            reg_lambda=reg_lambda,
-            reg_mu=reg_mu,
-            xp=xp,
+            logits, y, sample_weight, **self._loss_params(), xp=xp
         )
+        host_dtype = np.float32 if logits.dtype == xp.float32 else np.float64
+        return self._minimise(loss, host_dtype, xp=xp)
+
+    def _minimise(self, loss, host_dtype, *, xp):
+        """Minimise ``loss`` by L-BFGS; set ``coef_`` (``host_dtype``) and the rest.
+
+        ``loss`` is an :class:`_AffineSoftmaxLoss`, or one whose ``nll`` is a
+        reduction over the row blocks of Dask arrays
+        (:mod:`skcalib.utils._dask_fit`).
+        """
         # Diagonal preconditioning: L-BFGS runs on u = theta * sqrt(h), where h
         # bounds each parameter's curvature, so that strong penalties on some
         # entries (ODIR with a large reg_lambda) or features of very different
@@ -294,9 +301,8 @@ class _AffineSoftmaxCalibrator(BaseScoreCalibrator):
                 "max_iter, or regularise (separable scores drive the weights to "
                 "infinity).",
                 ConvergenceWarning,
-                stacklevel=4,
+                stacklevel=5,
             )
-        host_dtype = np.float32 if logits.dtype == xp.float32 else np.float64
         self.coef_, self.intercept_ = (
             move_to(a.astype(host_dtype), xp=xp, device=loss.device)
             for a in loss.unpack(loss.project(scale * result.x))

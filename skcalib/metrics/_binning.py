@@ -65,7 +65,7 @@ def _quantile_edges(conf, weight, n_bins, xp, device):
     return xp.take_along_axis(sorted_conf, positions, axis=-1)
 
 
-def _bin_statistics(conf, outcome, weight, *, n_bins, strategy, xp, device):
+def _bin_statistics(conf, outcome, weight, *, n_bins, strategy, xp, device, edges=None):
     """Per-bin sums of weights, weighted confidences and weighted outcomes.
 
     Parameters
@@ -77,6 +77,9 @@ def _bin_statistics(conf, outcome, weight, *, n_bins, strategy, xp, device):
         Sample weights (None: all ones).
     n_bins : int
     strategy : {"uniform", "quantile"}
+    edges : array of shape (C, n_bins - 1), default=None
+        The inner edges of the ``"quantile"`` bins when they are known already
+        (those of all the rows of a Dask array, for one of its blocks).
 
     Returns
     -------
@@ -93,7 +96,8 @@ def _bin_statistics(conf, outcome, weight, *, n_bins, strategy, xp, device):
         bins = xp.searchsorted(inner_edges, xp.reshape(conf, (-1,)), side="left")
         bins = xp.reshape(bins, (n_cols, m))
     else:
-        edges = _quantile_edges(conf, weight, n_bins, xp, device)
+        if edges is None:
+            edges = _quantile_edges(conf, weight, n_bins, xp, device)
         # bin = number of edges strictly below the value (closed on the right)
         bins = xp.zeros((n_cols, m), dtype=xp.int64, device=device)
         for b in range(n_bins - 1):

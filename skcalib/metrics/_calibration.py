@@ -190,12 +190,13 @@ def _binned_calibration_error(
     _check_option(strategy, "strategy", _STRATEGIES)
     _check_option(norm, "norm", _NORMS)
     _check_option(multi_class, "multi_class", _MULTI_CLASS)
-    if is_dask_array(y_prob) and (strategy == "uniform" or n_bins == 1):
+    if is_dask_array(y_prob):
         # Per-block bin sums, added up: the data never reach the client.
         return dask_binned_calibration_error(
             y_true,
             y_prob,
             n_bins=n_bins,
+            strategy=strategy,
             norm=norm,
             multi_class=multi_class,
             labels=labels,

@@ -34,6 +34,7 @@ __all__ = [
     "fit_ood_detector_dask",
     "fit_split_conformal_classifier_dask",
     "order_statistics",
+    "quantile_edges",
 ]
 
 # Histogram bins per selection round, and the largest number of candidate
@@ -101,18 +102,20 @@ def fit_calibrator_dask(estimator, X, y, sample_weight=None):
     estimator : the fitted estimator
     """
     from ..calibration._histogram import HistogramBinning
+    from ..calibration._matrix_scaling import _AffineSoftmaxCalibrator
     from ..calibration._temperature import TemperatureScaling
 
     if isinstance(estimator, TemperatureScaling):
         return _fit_temperature(estimator, X, y, sample_weight)
-    if isinstance(estimator, HistogramBinning) and (
-        estimator.strategy == "uniform" or estimator.n_bins == 1
-    ):
+    if isinstance(estimator, HistogramBinning):
         return _fit_histogram(estimator, X, y, sample_weight)
+    if isinstance(estimator, _AffineSoftmaxCalibrator):
+        return _fit_affine_softmax(estimator, X, y, sample_weight)
     raise TypeError(
         f"{type(estimator).__name__} cannot be fitted on Dask arrays yet (only "
-        "TemperatureScaling and HistogramBinning(strategy='uniform') can); fit it "
-        "on a NumPy sample, X.compute(), and score Dask arrays lazily afterwards."
+        "TemperatureScaling, VectorScaling, MatrixScaling, DirichletCalibration "
+        "and HistogramBinning can); fit it on a NumPy sample, X.compute(), and "
+        "score Dask arrays lazily afterwards."
     )
 
 
@@ -150,6 +153,52 @@ def _block_derivatives(estimator, X_block, y_block, w_block=None):
     return _nll_derivatives(logits, y_block, w_block, xp=np_compat)
 
 
+def _fit_affine_softmax(estimator, X, y, sample_weight):
+    """Vector / matrix scaling and Dirichlet calibration by L-BFGS on Dask data.
+
+    The estimator's own minimiser runs on the client with the NumPy path's
+    start, penalty, preconditioning and tolerances; each evaluation of the
+    NLL and its gradient is one pass whose blocks return their weighted sums
+    (the NumPy :class:`~skcalib.calibration._matrix_scaling._AffineSoftmaxLoss`
+    of the block, times the block's weight). A first pass gives the
+    weighted mean squared features that set the preconditioner.
+    """
+    from ..calibration._matrix_scaling import _AffineSoftmaxLoss
+
+    X, y_idx, w = _fit_inputs(estimator, X, y, sample_weight)
+    arrays = [X, y_idx] + ([] if w is None else [w])
+    params = estimator._loss_params()
+
+    def block_sums(theta, X_block, y_block, w_block=None):
+        # Means over the block, times its weight: sums that add up over blocks.
+        total = y_block.shape[0] if w_block is None else float(np.sum(w_block))
+        if total == 0:
+            n_terms = loss.mean_square.shape[0] if theta is None else 1 + theta.size
+            return np.zeros(1 + n_terms)
+        features = _block_logits(estimator, X_block)
+        block = _AffineSoftmaxLoss(features, y_block, w_block, **params, xp=np_compat)
+        if theta is None:
+            return total * np.concatenate([[1.0], block.mean_square])
+        value, grad = block.nll(theta)
+        return total * np.concatenate([[1.0, value], grad])
+
+    # The penalty, its centre and the parameter layout depend on the number
+    # of classes only: a loss on one row holds them, and its data terms are
+    # replaced by those of all the rows.
+    logits, y_probe = _block_logits(estimator, X[:1].compute()), y_idx[:1].compute()
+    loss = _AffineSoftmaxLoss(logits, y_probe, None, **params, xp=np_compat)
+    moments = reduce_row_blocks(lambda *b: block_sums(None, *b), arrays)
+    loss.mean_square = moments[1:] / moments[0]
+
+    def nll(theta):
+        sums = reduce_row_blocks(lambda *b: block_sums(theta, *b), arrays)
+        return float(sums[1] / sums[0]), sums[2:] / sums[0]
+
+    loss.nll = nll
+    host_dtype = np.float32 if X.dtype == np.float32 else np.float64
+    return estimator._minimise(loss, host_dtype, xp=np_compat)
+
+
 def _fit_histogram(estimator, X, y, sample_weight):
     from ..calibration._histogram import bin_values
 
@@ -158,14 +207,30 @@ def _fit_histogram(estimator, X, y, sample_weight):
     n_classes = estimator.classes_.shape[0]
     columns = [1] if n_classes == 2 else list(range(n_classes))
     dtype = np.float32 if X.dtype == np.float32 else np.float64
-    inner = np.arange(1, n_bins, dtype=dtype) / dtype(n_bins)
+    if estimator.strategy == "uniform" or n_bins == 1:
+        inner = [np.arange(1, n_bins, dtype=dtype) / dtype(n_bins)] * len(columns)
+    else:
+        if w is not None:
+            raise ValueError(
+                "HistogramBinning(strategy='quantile') with sample_weight is not "
+                "available for Dask arrays (equal-mass bins of weighted rows); use "
+                "strategy='uniform' or compute the arrays first."
+            )
+        scores = map_row_blocks(
+            lambda b: _block_logits(estimator, b)[:, columns],
+            [X],
+            (len(columns),),
+            dtype,
+            token="scores",
+        )
+        inner = [quantile_edges(scores[:, c], n_bins) for c in range(len(columns))]
 
     def block_counts(X_block, y_block, w_block=None):
         logits = _block_logits(estimator, X_block)
         weight = np.ones(y_block.shape[0]) if w_block is None else w_block
         out = []
-        for j in columns:
-            bins = np.searchsorted(inner, logits[:, j], side="left")
+        for c, j in enumerate(columns):
+            bins = np.searchsorted(inner[c], logits[:, j], side="left")
             out.append(np.bincount(bins, weights=weight, minlength=n_bins))
             out.append(
                 np.bincount(bins, weights=weight * (y_block == j), minlength=n_bins)
@@ -176,8 +241,8 @@ def _fit_histogram(estimator, X, y, sample_weight):
     sums = reduce_row_blocks(block_counts, arrays).astype(dtype)
     sums = sums.reshape(len(columns), 2, n_bins)
     estimator.calibrators_ = [
-        (inner, bin_values(inner, w_sum, pos_sum, xp=np_compat))
-        for w_sum, pos_sum in sums
+        (edges, bin_values(edges, w_sum, pos_sum, xp=np_compat))
+        for edges, (w_sum, pos_sum) in zip(inner, sums, strict=True)
     ]
     return estimator._stack_bins(xp=np_compat)
 
@@ -206,66 +271,85 @@ def _in_interval(s, lo, hi):
     return s[(s >= lo) & (s <= hi)]
 
 
-def _kth_smallest(scores, k, lo, hi, below):
-    """The ``k``-th smallest score (1-based), known to lie in ``[lo, hi]``.
+def _kth_smallest(scores, ks, lo, hi, below):
+    """The ``k``-th smallest scores (1-based), for each ``k`` in ``ks``.
 
-    ``below`` scores are smaller than ``lo``. Each round counts the scores of
-    every block in ``_SELECTION_BINS`` equal-width bins of ``[lo, hi]``, with
-    the smallest and largest score of each bin, and narrows the interval to
-    the range of the scores in the bin holding rank ``k``; once that bin
-    holds few scores (or all its scores are equal), its distinct values and
-    their counts are gathered and the rank read off exactly.
+    They are known to lie in ``[lo, hi]``, and ``below`` scores are smaller
+    than ``lo``. Each round counts the scores of every block in
+    ``_SELECTION_BINS`` equal-width bins of each rank's interval, with the
+    smallest and largest score of each bin, and narrows the interval to the
+    range of the scores in the bin holding the rank (all the ranks in the
+    same passes); once that bin holds few scores (or all its scores are
+    equal), its distinct values and their counts are gathered and the rank
+    read off exactly.
     """
     import dask
 
     n_bins = _SELECTION_BINS
-    while True:
-        edges = np.linspace(lo, hi, n_bins + 1)
-        splittable = np.all(np.diff(edges) > 0)
-        if splittable:
+    # Per rank: [lo, hi, number of scores below lo].
+    state = {i: [lo, hi, below] for i in range(len(ks))}
+    refining = list(state)
+    while refining:
+        edges = {i: np.linspace(*state[i][:2], n_bins + 1) for i in refining}
+        refining = [i for i in refining if np.all(np.diff(edges[i]) > 0)]
+        if not refining:
+            break
+        stacked = np.stack([edges[i] for i in refining])
 
-            def block(s, edges=edges):
-                v = _in_interval(s, edges[0], edges[-1])
-                idx = np.searchsorted(edges, v, side="right") - 1
-                idx = np.clip(idx, 0, n_bins - 1)
+        def block(s, stacked=stacked):
+            out = []
+            for e in stacked:
+                v = _in_interval(s, e[0], e[-1])
+                idx = np.clip(np.searchsorted(e, v, side="right") - 1, 0, n_bins - 1)
                 lowest = np.full(n_bins, np.inf)
                 negated_highest = np.full(n_bins, np.inf)
                 np.minimum.at(lowest, idx, v)
                 np.minimum.at(negated_highest, idx, -v)
-                counts = np.bincount(idx, minlength=n_bins)
-                return np.concatenate([counts, lowest, negated_highest])
+                out += [np.bincount(idx, minlength=n_bins), lowest, negated_highest]
+            return np.concatenate(out)
 
-            stats = reduce_row_blocks(block, [scores], combine=_add_counts_min)
-            counts = stats[:n_bins]
+        stats = reduce_row_blocks(block, [scores], combine=_add_counts_min)
+        stats = stats.reshape(len(refining), 3, n_bins)
+        crowded = []
+        for i, (counts, lowest, negated_highest) in zip(refining, stats, strict=True):
             cumulative = np.cumsum(counts)
-            j = int(np.searchsorted(cumulative, k - below, side="left"))
-            below += int(cumulative[j - 1]) if j else 0
+            j = int(np.searchsorted(cumulative, ks[i] - state[i][2], side="left"))
+            below_j = state[i][2] + (int(cumulative[j - 1]) if j else 0)
             # The next interval is the range of the scores in bin j: it
             # adapts to how they are spread (far outliers, clusters).
-            lo, hi = stats[n_bins + j], -stats[2 * n_bins + j]
+            state[i] = [lowest[j], -negated_highest[j], below_j]
             if counts[j] > _MAX_CANDIDATES:
-                continue
-        parts = dask.compute(
-            *[
-                dask.delayed(_value_counts)(b, lo, hi)
-                for b in scores.to_delayed().ravel()
-            ]
-        )
-        values = np.concatenate([p[0] for p in parts])
-        counts = np.concatenate([p[1] for p in parts])
+                crowded.append(i)
+        refining = crowded
+    intervals = [state[i][:2] for i in range(len(ks))]
+    parts = dask.compute(
+        *[
+            dask.delayed(_value_counts)(b, intervals)
+            for b in scores.to_delayed().ravel()
+        ]
+    )
+    out = []
+    for i, k in enumerate(ks):
+        values = np.concatenate([p[i][0] for p in parts])
+        counts = np.concatenate([p[i][1] for p in parts])
         unique, inverse = np.unique(values, return_inverse=True)
-        cumulative = below + np.cumsum(np.bincount(inverse, weights=counts))
-        return unique[int(np.searchsorted(cumulative, k, side="left"))]
+        cumulative = state[i][2] + np.cumsum(np.bincount(inverse, weights=counts))
+        out.append(unique[int(np.searchsorted(cumulative, k, side="left"))])
+    return out
 
 
 def _add_counts_min(a, b):
-    """Combine ``[counts, minima, -maxima]`` of two blocks (see _kth_smallest)."""
-    n_bins = a.shape[0] // 3
-    return np.concatenate([a[:n_bins] + b[:n_bins], np.minimum(a[n_bins:], b[n_bins:])])
+    """Combine ``[counts, minima, -maxima]`` rows of two blocks (_kth_smallest)."""
+    n_bins = _SELECTION_BINS
+    a, b = a.reshape(-1, 3, n_bins), b.reshape(-1, 3, n_bins)
+    counts = a[:, :1] + b[:, :1]
+    return np.concatenate([counts, np.minimum(a[:, 1:], b[:, 1:])], axis=1).ravel()
 
 
-def _value_counts(s, lo, hi):
-    return np.unique(_in_interval(s, lo, hi), return_counts=True)
+def _value_counts(s, intervals):
+    return [
+        np.unique(_in_interval(s, lo, hi), return_counts=True) for lo, hi in intervals
+    ]
 
 
 def dask_conformal_quantile(scores, confidence_level):
@@ -320,15 +404,35 @@ def order_statistics(scores, ranks, n_valid):
     if not n_valid:
         return np.full(len(ranks), np.inf)
     lo, hi, n_neg_inf, n_pos_inf = _finite_range(scores)
-    out = []
-    for k in ranks:
-        if k > n_valid - n_pos_inf:
-            out.append(np.inf)
-        elif k <= n_neg_inf:
-            out.append(-np.inf)
-        else:
-            out.append(_kth_smallest(scores, k, lo, hi, n_neg_inf))
-    return np.asarray(out)
+    out = np.empty(len(ranks))
+    out[[k > n_valid - n_pos_inf for k in ranks]] = np.inf
+    out[[k <= n_neg_inf for k in ranks]] = -np.inf
+    finite = [i for i, k in enumerate(ranks) if n_neg_inf < k <= n_valid - n_pos_inf]
+    if finite:
+        out[finite] = _kth_smallest(
+            scores, [ranks[i] for i in finite], lo, hi, n_neg_inf
+        )
+    return out
+
+
+def quantile_edges(values, n_bins):
+    """Equal-mass inner bin edges of the Dask ``values``, as NumPy's binning.
+
+    The ``B - 1`` edges of :func:`~skcalib.metrics._binning._quantile_edges`
+    (unweighted): edge ``b`` is the value of rank ``max(ceil(b n / B), 1)``,
+    found by exact distributed selection (:func:`order_statistics`).
+
+    Examples
+    --------
+    >>> import dask.array as da
+    >>> import numpy as np
+    >>> from skcalib.utils._dask_fit import quantile_edges
+    >>> quantile_edges(da.from_array(np.arange(10.0)[::-1], chunks=3), 4)
+    array([2., 4., 7.])
+    """
+    n = int(values.shape[0])
+    ranks = [max(-(-b * n // n_bins), 1) for b in range(1, n_bins)]
+    return order_statistics(values, ranks, n).astype(values.dtype)
 
 
 class DaskScoreTable:
@@ -435,14 +539,26 @@ def fit_split_conformal_classifier_dask(estimator, X, y, sample_weight, groups):
 
 
 def dask_binned_calibration_error(
-    y_true, y_prob, *, n_bins, norm, multi_class, labels, pos_label, sample_weight
+    y_true,
+    y_prob,
+    *,
+    n_bins,
+    strategy,
+    norm,
+    multi_class,
+    labels,
+    pos_label,
+    sample_weight,
 ):
-    """Binned calibration error (``strategy="uniform"``) of Dask predictions.
+    """Binned calibration error of Dask predictions.
 
     One pass: every block returns its per-bin sums of weights, confidences
     and outcomes (the NumPy metric's own ``_bin_statistics``), which add up
     over blocks; the error is computed from the totals. Labels are resolved
-    globally first (one pass over ``y_true``), as the NumPy metric does.
+    globally first (one pass over ``y_true``), as the NumPy metric does. The
+    equal-mass bins of ``strategy="quantile"`` (unweighted) have the NumPy
+    edges, order statistics of all the confidences found by exact
+    distributed selection (:func:`quantile_edges`), before that pass.
     """
     from ..metrics._binning import _bin_statistics, _calibration_error_from_stats
     from ..metrics._calibration import _confidence_outcome, _prepare
@@ -461,20 +577,54 @@ def dask_binned_calibration_error(
             # hold one label only).
             pos_label = True if seen.dtype == bool else 1
     weight = rows_like(sample_weight, y_prob, name="sample_weight")
+    arrays = [y_true, y_prob] + ([] if weight is None else [weight])
 
-    def block_stats(y_block, p_block, w_block=None):
+    def block_confidence(y_block, p_block, w_block=None):
         xp, dev, y_idx, proba, is_1d, w = _prepare(
             y_block, p_block, labels, pos_label, w_block
         )
-        conf, outcome, weights = _confidence_outcome(
-            proba, y_idx, w, is_1d, multi_class, xp, dev
+        return _confidence_outcome(proba, y_idx, w, is_1d, multi_class, xp, dev)
+
+    edges = None
+    if strategy == "quantile" and n_bins > 1:
+        if weight is not None:
+            raise ValueError(
+                "strategy='quantile' with sample_weight is not available for Dask "
+                "arrays (equal-mass bins of weighted rows); use strategy='uniform' "
+                "or compute the arrays first."
+            )
+        # One column of confidences per binned set (classes for "classwise");
+        # the marginal binning pools all the (row, class) entries.
+        pooled = multi_class == "marginal" and y_prob.ndim == 2
+
+        def columns(*blocks):
+            conf = block_confidence(*blocks)[0]
+            return conf.reshape(blocks[0].shape[0], -1) if pooled else conf.T
+
+        probe = columns(*(a[:1].compute() for a in arrays))
+        conf = map_row_blocks(
+            columns, arrays, probe.shape[1:], probe.dtype, token="confidence"
         )
+        if pooled:
+            conf = conf.reshape(-1, 1)
+        edges = np.stack(
+            [quantile_edges(conf[:, c], n_bins) for c in range(conf.shape[1])]
+        )
+
+    def block_stats(*blocks):
+        conf, outcome, weights = block_confidence(*blocks)
         stats = _bin_statistics(
-            conf, outcome, weights, n_bins=n_bins, strategy="uniform", xp=xp, device=dev
+            conf,
+            outcome,
+            weights,
+            n_bins=n_bins,
+            strategy=strategy,
+            xp=np_compat,
+            device="cpu",
+            edges=edges,
         )
         return np.stack(stats)
 
-    arrays = [y_true, y_prob] + ([] if weight is None else [weight])
     w_sum, conf_sum, out_sum = reduce_row_blocks(block_stats, arrays)
     per_column = _calibration_error_from_stats(
         w_sum, conf_sum, out_sum, norm=norm, xp=np_compat

@@ -13,9 +13,19 @@ da = pytest.importorskip("dask.array")
 from sklearn.frozen import FrozenEstimator  # noqa: E402
 from sklearn.linear_model import LogisticRegression  # noqa: E402
 
-from skcalib.calibration import HistogramBinning, TemperatureScaling  # noqa: E402
+from skcalib.calibration import (  # noqa: E402
+    BetaCalibration,
+    DirichletCalibration,
+    HistogramBinning,
+    MatrixScaling,
+    TemperatureScaling,
+    VectorScaling,
+)
 from skcalib.conformal import SplitConformalClassifier  # noqa: E402
-from skcalib.metrics import expected_calibration_error  # noqa: E402
+from skcalib.metrics import (  # noqa: E402
+    adaptive_calibration_error,
+    expected_calibration_error,
+)
 from skcalib.ood import EnergyDetector, MahalanobisDetector  # noqa: E402
 from skcalib.utils._array_api import conformal_quantile, softmax  # noqa: E402
 from skcalib.utils._dask import is_dask_array  # noqa: E402
@@ -96,10 +106,67 @@ def test_histogram_binning_fit_matches_numpy(scheduler, data):
     np.testing.assert_array_equal(fitted.bin_edges_, expected.bin_edges_)
 
 
+@pytest.mark.parametrize("binary", [False, True])
+def test_quantile_histogram_binning_fit_matches_numpy(scheduler, data, binary):
+    logits, y = data
+    proba = softmax(logits)
+    X, target = (proba[:, 1], y == 1) if binary else (proba, y)
+    expected = HistogramBinning(n_bins=10, strategy="quantile").fit(X, target)
+    fitted = HistogramBinning(n_bins=10, strategy="quantile").fit(_dask(X), target)
+    np.testing.assert_array_equal(fitted.bin_edges_, expected.bin_edges_)
+    np.testing.assert_allclose(
+        fitted.bin_probabilities_, expected.bin_probabilities_, rtol=1e-6
+    )
+    with pytest.raises(ValueError, match="with sample_weight is not available"):
+        HistogramBinning(strategy="quantile").fit(
+            _dask(X), target, sample_weight=np.ones(N)
+        )
+
+
+@pytest.mark.parametrize(
+    "make, kind",
+    [
+        (lambda: VectorScaling(), "logits"),
+        (lambda: MatrixScaling(reg_lambda=1e-2, regularization="l2"), "logits"),
+        (lambda: DirichletCalibration(reg_lambda=1e-3), "proba"),
+    ],
+    ids=["vector", "matrix", "dirichlet"],
+)
+def test_affine_softmax_fit_matches_numpy(scheduler, data, make, kind):
+    logits, y = data
+    X = softmax(logits.astype(np.float64)) if kind == "proba" else logits
+    weight = np.random.default_rng(1).uniform(size=N)
+    expected = make().fit(X, y, sample_weight=weight)
+    # Three blocks: each L-BFGS evaluation is one pass over them.
+    fitted = make().fit(
+        _dask(X, 7_000), _dask(y, 7_000), sample_weight=_dask(weight, 7_000)
+    )
+    assert fitted.coef_.dtype == expected.coef_.dtype == X.dtype
+    # float32 parameters are rounded from the same float64 optimum.
+    rtol = 1e-6 if X.dtype == np.float32 else 1e-8
+    np.testing.assert_allclose(fitted.coef_, expected.coef_, rtol=rtol, atol=1e-7)
+    np.testing.assert_allclose(
+        fitted.intercept_, expected.intercept_, rtol=rtol, atol=1e-7
+    )
+    np.testing.assert_allclose(
+        fitted.predict_proba(X), expected.predict_proba(X), rtol=1e-6, atol=1e-7
+    )
+
+
+def test_binary_vector_scaling_fit_matches_numpy(data):
+    logits, y = data
+    scores = logits[:, 1] - logits[:, 0]
+    expected = VectorScaling().fit(scores, y == 1)
+    fitted = VectorScaling().fit(_dask(scores), _dask(y == 1))
+    assert fitted.n_iter_ == expected.n_iter_
+    np.testing.assert_allclose(fitted.coef_, expected.coef_, rtol=1e-6)
+    np.testing.assert_allclose(fitted.intercept_, expected.intercept_, atol=1e-7)
+
+
 def test_unsupported_fit_is_a_clear_error(data):
     logits, y = data
-    with pytest.raises(TypeError, match="HistogramBinning cannot be fitted on Dask"):
-        HistogramBinning(strategy="quantile").fit(_dask(logits), y)
+    with pytest.raises(TypeError, match="BetaCalibration cannot be fitted on Dask"):
+        BetaCalibration().fit(_dask(softmax(logits)[:, 1]), y == 1)
 
 
 @pytest.mark.parametrize("multi_class", ["top_label", "classwise", "marginal"])
@@ -112,6 +179,39 @@ def test_ece_matches_numpy(data, multi_class, norm):
         _dask(y), _dask(proba), multi_class=multi_class, norm=norm
     )
     assert got == pytest.approx(expected, rel=1e-9)
+
+
+@pytest.mark.parametrize("multi_class", ["top_label", "classwise", "marginal"])
+def test_quantile_ece_and_ace_match_numpy(scheduler, data, multi_class):
+    logits, y = data
+    proba = softmax(logits.astype(np.float64))
+    for n_bins in (1, 15):
+        expected = expected_calibration_error(
+            y, proba, n_bins=n_bins, strategy="quantile", multi_class=multi_class
+        )
+        got = expected_calibration_error(
+            _dask(y),
+            _dask(proba),
+            n_bins=n_bins,
+            strategy="quantile",
+            multi_class=multi_class,
+        )
+        assert got == pytest.approx(expected, rel=1e-9)
+    expected = adaptive_calibration_error(y, proba, multi_class=multi_class)
+    got = adaptive_calibration_error(_dask(y), _dask(proba), multi_class=multi_class)
+    assert got == pytest.approx(expected, rel=1e-9)
+
+
+def test_quantile_ece_binary_and_weighted(data):
+    logits, y = data
+    p1 = softmax(logits.astype(np.float64))[:, 0]
+    expected = expected_calibration_error(y == 0, p1, strategy="quantile")
+    got = expected_calibration_error(_dask(y == 0), _dask(p1), strategy="quantile")
+    assert got == pytest.approx(expected, rel=1e-9)
+    with pytest.raises(ValueError, match="with sample_weight is not available"):
+        expected_calibration_error(
+            y == 0, _dask(p1), strategy="quantile", sample_weight=np.ones(N)
+        )
 
 
 def test_ece_on_cluster_binary_and_weighted(scheduler, data):
