@@ -17,6 +17,8 @@ from ..utils._array_api import (
     move_to,
     to_numpy,
 )
+from ..utils._dask import is_dask_array
+from ..utils._dask_fit import fit_split_conformal_regressor_dask
 from ..utils._sklearn_compat import (
     HasMethods,
     Interval,
@@ -105,6 +107,9 @@ class _ConformalRegressionMixin(_ConformalFitMixin):
 
     def _quantiles(self, levels):
         """Conformal quantiles of the calibration scores, shape (n_levels,)."""
+        if is_dask_array(self.conformity_scores_) or self.conformity_scores_ is None:
+            # Fitted on Dask arrays (None: a copy shipped to a worker).
+            return self._dask_table.quantiles(levels)[0]
         return conformal_quantile(
             self.conformity_scores_,
             [float(level) for level in levels],
@@ -122,7 +127,8 @@ class _ConformalRegressionMixin(_ConformalFitMixin):
         if not infinite.any():
             return
         score_levels = self._score_levels(levels)
-        n = self.conformity_scores_.shape[0]
+        shipped = self.conformity_scores_ is None  # fitted on Dask, on a worker
+        n = self._dask_table.totals[0] if shipped else self.conformity_scores_.shape[0]
         total = (
             n
             if self._calibration_weight is None
@@ -333,6 +339,8 @@ BaseRegressionScore, default="absolute"
         self : object
             The fitted predictor.
         """
+        if is_dask_array(X):
+            return fit_split_conformal_regressor_dask(self, X, y, sample_weight)
         X, y, sw = self._validate_fit_data(X, y, sample_weight)
         rng = check_random_state(self.random_state)
         score = resolve_conformity_score(self.conformity_score, task="regression")

@@ -310,15 +310,21 @@ def dask_rowwise(method):
 
 
 def wrap_rowwise_methods(cls):
-    """Wrap the row-wise methods defined in ``cls`` itself with :func:`dask_rowwise`.
+    """Wrap the row-wise methods of ``cls`` with :func:`dask_rowwise`.
 
-    Plain functions are replaced; for scikit-learn's ``available_if``
-    descriptors the wrapped function replaces the descriptor's ``fn``, so
-    that availability is still checked first.
+    Those defined in ``cls`` itself, and those it inherits from bases that
+    are not wrapped themselves (private mixins outside the families, such as
+    the one with the conformal regressors' ``predict_interval``). Plain
+    functions are replaced; for scikit-learn's ``available_if`` descriptors
+    the wrapped function replaces the descriptor's ``fn``, so that
+    availability is still checked first.
     """
     for name in ROWWISE_METHODS:
-        attr = cls.__dict__.get(name)
-        if attr is None:
+        owner = next((c for c in cls.__mro__ if name in c.__dict__), None)
+        if owner is None:
+            continue
+        attr = owner.__dict__[name]
+        if owner is not cls and getattr(attr, "_skcalib_dask_rowwise", False):
             continue
         if callable(attr) and not isinstance(attr, (staticmethod, classmethod)):
             setattr(cls, name, dask_rowwise(attr))

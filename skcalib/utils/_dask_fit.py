@@ -33,6 +33,7 @@ __all__ = [
     "fit_calibrator_dask",
     "fit_ood_detector_dask",
     "fit_split_conformal_classifier_dask",
+    "fit_split_conformal_regressor_dask",
     "order_statistics",
     "quantile_edges",
 ]
@@ -535,6 +536,58 @@ def fit_split_conformal_classifier_dask(estimator, X, y, sample_weight, groups):
     rng = check_random_state(estimator.random_state)
     estimator._predict_seed = int(rng.randint(np.iinfo(np.int32).max))
     estimator.quantiles_ = estimator._fitted_quantiles()
+    return estimator
+
+
+def fit_split_conformal_regressor_dask(estimator, X, y, sample_weight):
+    """Calibrate a :class:`~skcalib.conformal.SplitConformalRegressor` on Dask data.
+
+    As :func:`fit_split_conformal_classifier_dask`: the model must be a
+    :class:`~sklearn.frozen.FrozenEstimator` (all the rows calibrate), its
+    predictions and the residual scores are computed block by block and stay
+    lazy, and the conformal quantile is an exact distributed selection
+    (:class:`DaskScoreTable`), equal to NumPy's.
+    """
+    from sklearn.frozen import FrozenEstimator
+
+    from ..conformal._regression import _predict
+    from ..conformal.scores import resolve_conformity_score
+
+    name = type(estimator).__name__
+    model = estimator._get_estimator()
+    score = resolve_conformity_score(estimator.conformity_score, task="regression")
+    unsupported = {
+        "a FrozenEstimator as estimator": not isinstance(model, FrozenEstimator),
+        "no sample_weight": sample_weight is not None,
+        "a conformity score without a model of its own": score._needs_tuning(),
+    }
+    needed = [need for need, violated in unsupported.items() if violated]
+    if needed:
+        raise ValueError(
+            f"{name} on Dask arrays needs {', '.join(needed)}; compute X first "
+            "(X.compute()) for the other options."
+        )
+    if y is None:
+        raise ValueError(f"{name} requires y to be passed, but the target y is None.")
+    X = as_row_chunked(X)
+    y = rows_like(y, X, name="y")
+    estimator.estimator_ = model
+    estimator.n_features_in_ = X.shape[1]
+
+    def block_scores(X_block, y_block):
+        y_pred = _predict(model, X_block)
+        target = np.asarray(y_block, dtype=np.float64).reshape(-1)
+        return score.conformity_scores(target, y_pred, X=X_block)
+
+    dtype = block_scores(X[:1].compute(), y[:1].compute()).dtype
+    scores = map_row_blocks(block_scores, [X, y], (), dtype, token="conformity")
+    estimator.conformity_score_ = score
+    estimator.conformity_scores_ = scores
+    estimator._calibration_weight = None
+    estimator._dask_table = DaskScoreTable(scores)
+    levels, scalar = estimator._levels()
+    quantiles = estimator._quantiles(levels)
+    estimator.quantiles_ = quantiles[..., 0] if scalar else quantiles
     return estimator
 
 

@@ -326,3 +326,39 @@ def test_mahalanobis_fit_matches_numpy_on_the_same_rows(scheduler, data, shrinka
     )
     threshold = -conformal_quantile(-scores[calibrates], expected.tpr)
     assert fitted.offset_ == pytest.approx(float(threshold), rel=1e-4)
+
+
+@pytest.mark.parametrize("conformity_score", ["absolute", "gamma"])
+def test_split_conformal_regressor_matches_numpy(scheduler, conformity_score):
+    from sklearn.linear_model import LinearRegression
+
+    from skcalib.conformal import SplitConformalRegressor
+
+    rng = np.random.default_rng(8)
+    X = rng.normal(size=(N, 3))
+    y = X @ [1.0, -2.0, 0.5] + 10 + rng.normal(size=N)
+    model = FrozenEstimator(LinearRegression().fit(X[:500], y[:500]))
+    params = dict(conformity_score=conformity_score, confidence_level=[0.8, 0.9])
+    expected = SplitConformalRegressor(model, **params).fit(X, y)
+    fitted = SplitConformalRegressor(model, **params).fit(_dask(X), _dask(y))
+    np.testing.assert_array_equal(fitted.quantiles_, expected.quantiles_)
+    intervals = fitted.predict_interval(_dask(X))
+    assert is_dask_array(intervals)
+    np.testing.assert_array_equal(intervals.compute(), expected.predict_interval(X))
+    # confidence_level is still read at predict time.
+    fitted.set_params(confidence_level=0.95)
+    expected.set_params(confidence_level=0.95)
+    np.testing.assert_array_equal(
+        fitted.predict_interval(_dask(X)).compute(), expected.predict_interval(X)
+    )
+    np.testing.assert_array_equal(
+        fitted.predict(_dask(X)).compute(), expected.predict(X)
+    )
+
+
+def test_split_conformal_regressor_unsupported_options():
+    from skcalib.conformal import SplitConformalRegressor
+
+    X, y = np.ones((10, 2)), np.arange(10.0)
+    with pytest.raises(ValueError, match="needs a FrozenEstimator"):
+        SplitConformalRegressor().fit(_dask(X, 5), _dask(y, 5))
