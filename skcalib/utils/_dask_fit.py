@@ -705,16 +705,20 @@ def fit_ood_detector_dask(estimator, X, y=None):
     from sklearn.utils import check_random_state
 
     from ..ood._base import BaseOODDetector
-    from ..ood._mahalanobis import MahalanobisDetector
+    from ..ood._mahalanobis import MahalanobisDetector, RelativeMahalanobisDetector
 
     name = type(estimator).__name__
     learned = type(estimator)._fit is not BaseOODDetector._fit
-    if learned and type(estimator) is not MahalanobisDetector:
+    gaussian = (MahalanobisDetector, RelativeMahalanobisDetector)
+    if learned and type(estimator) not in gaussian:
         raise TypeError(
-            f"{name} cannot be fitted on Dask arrays yet (MahalanobisDetector and "
-            "the detectors without learned parameters can); fit it on a NumPy "
-            "sample, X.compute(), and score Dask arrays lazily afterwards."
+            f"{name} cannot be fitted on Dask arrays yet (MahalanobisDetector, "
+            "RelativeMahalanobisDetector and the detectors without learned "
+            "parameters can); fit it on a NumPy sample, X.compute(), and score "
+            "Dask arrays lazily afterwards."
         )
+    if y is None and estimator._y_usage == "required":
+        raise ValueError(f"{name} requires y to be passed, but the target y is None.")
     X = as_row_chunked(X)
     if X.ndim != 2:
         raise ValueError(f"Expected a 2-D array for X, got shape {tuple(X.shape)}.")
@@ -761,7 +765,11 @@ def fit_ood_detector_dask(estimator, X, y=None):
 
 def _fit_mahalanobis(estimator, X, y, fits):
     """Class means and tied covariance of the rows where ``fits``, by moments."""
-    from ..ood._mahalanobis import _covariance_from_moments, _gaussian
+    from ..ood._mahalanobis import (
+        RelativeMahalanobisDetector,
+        _covariance_from_moments,
+        _gaussian,
+    )
 
     if y is not None:
         y = rows_like(y, X, name="y")
@@ -790,22 +798,39 @@ def _fit_mahalanobis(estimator, X, y, fits):
     n_fit = counts.sum()
     means = class_sums / np.where(counts > 0, counts, 1)[:, None]
 
+    location = class_sums.sum(axis=0) / n_fit
+    # RelativeMahalanobisDetector: the background Gaussian of all the rows too.
+    relative = isinstance(estimator, RelativeMahalanobisDetector)
+
     def moments(X_block, y_block, fits_block):
         x = np.asarray(X_block, dtype=np.float64)[fits_block]
-        centered = x - means[y_block[fits_block]]
-        norms = np.sum(centered * centered, axis=1)
-        return np.concatenate([(centered.T @ centered).ravel(), [norms @ norms]])
+        centred = [x - means[y_block[fits_block]]]
+        if relative:
+            centred.append(x - location)
+        out = []
+        for c in centred:
+            norms = np.sum(c * c, axis=1)
+            out += [(c.T @ c).ravel(), [norms @ norms]]
+        return np.concatenate(out)
 
-    second = reduce_row_blocks(moments, [X, y_idx, fits])
-    gram, fourth = second[:-1].reshape(d, d), second[-1]
+    second = reduce_row_blocks(moments, [X, y_idx, fits]).reshape(-1, d * d + 1)
     dtype = np.float32 if X.dtype == np.float32 else np.float64
-    covariance, shrinkage = _covariance_from_moments(
-        gram, n_fit, estimator.shrinkage, lambda: fourth, xp=np_compat
+
+    def gaussian(sums):
+        gram, fourth = sums[:-1].reshape(d, d), sums[-1]
+        covariance, shrinkage = _covariance_from_moments(
+            gram, n_fit, estimator.shrinkage, lambda: fourth, xp=np_compat
+        )
+        return _gaussian(covariance, shrinkage, dtype, xp=np_compat)
+
+    estimator.covariance_, estimator._whitening, estimator.shrinkage_ = gaussian(
+        second[0]
     )
-    estimator.covariance_, estimator._whitening, estimator.shrinkage_ = _gaussian(
-        covariance, shrinkage, dtype, xp=np_compat
-    )
+    if relative:
+        estimator.background_covariance_, estimator._background_whitening, _ = gaussian(
+            second[1]
+        )
     estimator.means_ = means.astype(dtype)
     estimator.class_count_ = counts.astype(np.int64)
-    estimator.location_ = (class_sums.sum(axis=0) / n_fit).astype(dtype)
+    estimator.location_ = location.astype(dtype)
     estimator._update_projection(xp=np_compat)

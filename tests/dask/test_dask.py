@@ -26,7 +26,11 @@ from skcalib.metrics import (  # noqa: E402
     adaptive_calibration_error,
     expected_calibration_error,
 )
-from skcalib.ood import EnergyDetector, MahalanobisDetector  # noqa: E402
+from skcalib.ood import (  # noqa: E402
+    EnergyDetector,
+    MahalanobisDetector,
+    RelativeMahalanobisDetector,
+)
 from skcalib.utils._array_api import conformal_quantile, softmax  # noqa: E402
 from skcalib.utils._dask import is_dask_array  # noqa: E402
 from skcalib.utils._dask_fit import dask_conformal_quantile  # noqa: E402
@@ -304,20 +308,35 @@ def test_unlearned_ood_detector_fit_matches_numpy(scheduler, data, contamination
     assert fitted.offset_ == pytest.approx(expected.offset_, rel=1e-12)
 
 
-@pytest.mark.parametrize("shrinkage", [None, "auto", 0.1])
-def test_mahalanobis_fit_matches_numpy_on_the_same_rows(scheduler, data, shrinkage):
+@pytest.mark.parametrize(
+    "detector, shrinkage",
+    [
+        (MahalanobisDetector, None),
+        (MahalanobisDetector, "auto"),
+        (MahalanobisDetector, 0.1),
+        (RelativeMahalanobisDetector, "auto"),
+    ],
+)
+def test_mahalanobis_fit_matches_numpy_on_the_same_rows(
+    scheduler, data, detector, shrinkage
+):
     from array_api_compat import numpy as xp
 
     logits, y = data
-    fitted = MahalanobisDetector(shrinkage=shrinkage, random_state=0).fit(
-        _dask(logits), y
-    )
+    fitted = detector(shrinkage=shrinkage, random_state=0).fit(_dask(logits), y)
     # The calibration rows: NaN scores mark the others.
     calibrates = ~np.isnan(fitted.calibration_scores_.compute())
     assert 0.15 < calibrates.mean() < 0.25
-    expected = MahalanobisDetector(shrinkage=shrinkage)
+    expected = detector(shrinkage=shrinkage)
     expected._fit(logits[~calibrates], y[~calibrates], xp=xp)
     np.testing.assert_allclose(fitted.covariance_, expected.covariance_, rtol=1e-5)
+    if detector is RelativeMahalanobisDetector:
+        np.testing.assert_allclose(
+            fitted.background_covariance_, expected.background_covariance_, rtol=1e-5
+        )
+    elif shrinkage is None:
+        with pytest.raises(ValueError, match="requires y"):
+            RelativeMahalanobisDetector().fit(_dask(logits))
     np.testing.assert_allclose(fitted.means_, expected.means_, rtol=1e-5, atol=1e-6)
     assert fitted.shrinkage_ == pytest.approx(expected.shrinkage_, rel=1e-6)
     scores = expected._score(logits, xp=xp)
