@@ -378,13 +378,11 @@ def _check_value(name, out):
     return float(np.sum(np.asarray(to_numpy(out), dtype=np.float64)))
 
 
-def _bandwidth_data(n, k, xp, device=None):
+def _bandwidth_data(n, k):
+    """Float32 logits (n, k) of scale 3 and integer labels."""
     rng = np.random.default_rng(0)
-    x = (3.0 * rng.standard_normal((n, k), dtype=np.float32)).astype(np.float32)
-    y = rng.integers(k, size=n)
-    if xp is None:
-        return x, y
-    return xp.asarray(x, device=device), xp.asarray(y, device=device)
+    x = 3.0 * rng.standard_normal((n, k), dtype=np.float32)
+    return x, rng.integers(k, size=n)
 
 
 def bandwidth(sizes, repeats, notes):
@@ -392,7 +390,7 @@ def bandwidth(sizes, repeats, notes):
     from array_api_compat import numpy as xp
 
     n, k = sizes["bandwidth"]["n"], sizes["bandwidth"]["k"]
-    x, y = _bandwidth_data(n, k, None)
+    x, y = _bandwidth_data(n, k)
     gigabytes = x.nbytes / 1e9
     x64, y64 = x.astype(np.float64), y
     reference = {
@@ -462,7 +460,7 @@ def gpu(sizes, repeats, notes):
     from skcalib.calibration import TemperatureScaling
 
     n, k = (1_000_000, 1000) if sizes is SIZES["full"] else (10_000, 100)
-    x, y = _bandwidth_data(n, k, None)
+    x, y = _bandwidth_data(n, k)
     xg, yg = cupy.asarray(x), cupy.asarray(y)
 
     def synced(f):

@@ -220,7 +220,7 @@ def test_row_blocks_beat_whole_array_passes(kernel, monkeypatch):
     from skcalib.utils import _array_api
 
     bench = _load("run")
-    x, y = bench._bandwidth_data(20_000, 1000, None)
+    x, y = bench._bandwidth_data(20_000, 1000)
     func = bench._kernels(x, y, _array_api.get_namespace(x))[kernel]
     times = {"blocks": [], "whole": []}
     for _ in range(5):
