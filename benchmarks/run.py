@@ -16,15 +16,18 @@ Sections (``--only`` runs one):
   over float32 logits, against one read of the same array (``x.sum()``, the
   practical limit of this machine), and the ratio of their times.
 
-``--gpu`` runs the bandwidth kernels with CuPy on the GPU against NumPy (it
-exits with a message when CuPy or a device is missing). ``--json PATH`` also
-writes every number. Tables use rich when it is importable.
+``--gpu`` runs the kernels, a temperature fit, APS sets and energy and
+Mahalanobis scoring with CuPy on the GPU against NumPy on the same data (it
+exits with a message when CuPy or a device is missing); ``--device-backend
+torch`` runs the same with PyTorch (on the CPU without CUDA, as the tests
+do). ``--json PATH`` also writes every number. Tables use rich when it is importable.
 
 Run: ``pip install -e ".[bench]" && python benchmarks/run.py [--quick]``.
 """
 
 import argparse
 import datetime
+import functools
 import importlib.util
 import json
 import math
@@ -450,36 +453,85 @@ def _bandwidth_row(kernel, n, k, seconds, read_s, gigabytes, value, reference):
     }
 
 
-def gpu(sizes, repeats, notes):
-    """The bandwidth kernels with CuPy on the GPU against the same on NumPy."""
-    import cupy
-    from array_api_compat import cupy as cp_xp
+def _device_backend(name):
+    """``(xp, to_device, synchronize, description)`` of a device library.
+
+    ``name`` is "cupy" (the GPU) or "torch" (its CUDA device when there is
+    one, else the CPU: the same code path, which the tests run).
+    """
+    if name == "cupy":
+        import cupy
+        from array_api_compat import cupy as xp
+
+        def synchronize():
+            cupy.cuda.get_current_stream().synchronize()
+
+        props = cupy.cuda.runtime.getDeviceProperties(0)
+        return xp, cupy.asarray, synchronize, f"CuPy on {props['name'].decode()}"
+    import torch
+    from array_api_compat import torch as xp
+
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+
+    def synchronize():
+        if device == "cuda":
+            torch.cuda.synchronize()
+
+    def to_device(a):
+        return torch.asarray(a, device=device)
+
+    return xp, to_device, synchronize, f"PyTorch on {device}"
+
+
+def _device_tasks(x, y, features, xp):
+    """The bandwidth kernels plus the issue's GPU tasks, on namespace ``xp``."""
+    from skcalib.calibration import TemperatureScaling
+    from skcalib.ood import EnergyDetector, MahalanobisDetector
+
+    tasks = _kernels(x, y, xp)
+    tasks["temperature fit"] = lambda: TemperatureScaling().fit(x, y).temperature_
+    tasks["energy scoring"] = lambda: EnergyDetector().fit(x).score_samples(x)
+    mahalanobis = MahalanobisDetector().fit(features, y)
+    tasks["Mahalanobis scoring"] = lambda: mahalanobis.score_samples(features)
+    return tasks
+
+
+def gpu(sizes, repeats, notes, *, backend="cupy"):
+    """The kernels and the issue's GPU tasks on a device against NumPy.
+
+    Temperature fitting, APS sets, energy and Mahalanobis scoring, and the
+    bandwidth kernels, on the same float32 data (1,000,000 x 1000 logits and
+    1,000,000 x 256 features in a full run), each checked against NumPy.
+    """
     from array_api_compat import numpy as np_xp
     from sklearn import config_context
 
-    from skcalib.calibration import TemperatureScaling
-
-    n, k = (1_000_000, 1000) if sizes is SIZES["full"] else (10_000, 100)
+    xp, to_device, synchronize, description = _device_backend(backend)
+    n, k = (1_000_000, 1000) if sizes is SIZES["full"] else (4000, 100)
     x, y = _bandwidth_data(n, k)
-    xg, yg = cupy.asarray(x), cupy.asarray(y)
+    # Labels that the logits predict 70% of the time: a finite temperature.
+    informative = np.random.default_rng(1).uniform(size=n) < 0.7
+    y = np.where(informative, np.argmax(x, axis=1), y)
+    d = min(256, k)
+    features = (x[:, :d] + np.float32(2.0) * (y[:, None] % 4)).astype(np.float32)
+    xg, yg, fg = to_device(x), to_device(y), to_device(features)
 
     def synced(f):
         def run():
             out = f()
-            cupy.cuda.get_current_stream().synchronize()
+            synchronize()
             return out
 
         return run
 
     rows = []
-    read_s, _ = median_time(synced(lambda: xg.sum()), 2 * repeats + 1)
+    read_s, _ = median_time(synced(lambda: xp.sum(xg)), 2 * repeats + 1)
     with config_context(array_api_dispatch=True):
-        cpu_kernels, gpu_kernels = _kernels(x, y, np_xp), _kernels(xg, yg, cp_xp)
-        cpu_kernels["temperature fit"] = lambda: TemperatureScaling().fit(x, y)
-        gpu_kernels["temperature fit"] = lambda: TemperatureScaling().fit(xg, yg)
-        for name in cpu_kernels:
-            cpu_s, _ = median_time(cpu_kernels[name], repeats)
-            gpu_s, _ = median_time(synced(gpu_kernels[name]), repeats)
+        cpu_tasks = _device_tasks(x, y, features, np_xp)
+        device_tasks = _device_tasks(xg, yg, fg, xp)
+        for name, cpu_task in cpu_tasks.items():
+            cpu_s, cpu_out = median_time(cpu_task, repeats)
+            gpu_s, gpu_out = median_time(synced(device_tasks[name]), repeats)
             rows.append(
                 {
                     "kernel": name,
@@ -489,9 +541,11 @@ def gpu(sizes, repeats, notes):
                     "speedup": cpu_s / gpu_s,
                     "gpu_gb_per_s": x.nbytes / 1e9 / gpu_s,
                     "gpu_times_read": gpu_s / read_s,
+                    "value": _check_value(name, gpu_out),
+                    "numpy_value": _check_value(name, cpu_out),
                 }
             )
-    notes.append(f"gpu: {cupy.cuda.runtime.getDeviceProperties(0)['name'].decode()}")
+    notes.append(f"device: {description}")
     return rows
 
 
@@ -589,8 +643,18 @@ TABLES = {
         ],
     ),
     "gpu": (
-        "GPU (CuPy) against NumPy on the same kernels",
-        ["kernel", "size", "NumPy s", "GPU s", "speed-up", "GPU GB/s", "x GPU read"],
+        "Device against NumPy on the same data (speed-up = NumPy time / device time)",
+        [
+            "kernel",
+            "size",
+            "NumPy s",
+            "device s",
+            "speed-up",
+            "device GB/s",
+            "x device read",
+            "value",
+            "NumPy value",
+        ],
         lambda r: [
             r["kernel"],
             r["size"],
@@ -599,6 +663,8 @@ TABLES = {
             r["speedup"],
             r["gpu_gb_per_s"],
             r["gpu_times_read"],
+            r["value"],
+            r["numpy_value"],
         ],
     ),
 }
@@ -677,15 +743,22 @@ def main(argv=None):
     parser.add_argument(
         "--gpu",
         action="store_true",
-        help="CuPy on the GPU against NumPy (bandwidth kernels)",
+        help="CuPy on the GPU against NumPy (kernels, temperature fit, APS sets, "
+        "energy and Mahalanobis scoring)",
+    )
+    parser.add_argument(
+        "--device-backend",
+        choices=("cupy", "torch"),
+        default="cupy",
+        help="library of --gpu: CuPy, or PyTorch (its CUDA device, else the CPU)",
     )
     args = parser.parse_args(argv)
-    if args.gpu:
+    if args.gpu and args.device_backend == "cupy":
         _check_gpu()
     sizes = SIZES["quick" if args.quick else "full"]
     sections = {"anchors": anchors, "scaling": scaling, "bandwidth": bandwidth}
     if args.gpu:
-        sections = {"gpu": gpu}
+        sections = {"gpu": functools.partial(gpu, backend=args.device_backend)}
     elif args.only:
         sections = {args.only: sections[args.only]}
     info = machine()

@@ -204,6 +204,29 @@ def test_run_gpu_without_cupy(monkeypatch, capsys):
     assert "skcalib benchmarks" not in capsys.readouterr().out
 
 
+def test_run_device_section_on_torch(capsys):
+    # The --gpu section's code path (device transfer, synchronisation, the
+    # issue's GPU tasks) run with PyTorch, on the CPU when there is no CUDA:
+    # every task gives NumPy's value on the same data.
+    pytest.importorskip("torch")
+    results = _load("run").main(
+        ["--gpu", "--device-backend", "torch", "--quick", "--repeats", "1"]
+    )
+    rows = {r["kernel"]: r for r in results["gpu"]}
+    assert {
+        "temperature fit",
+        "APS sets",
+        "energy scoring",
+        "Mahalanobis scoring",
+        "softmax",
+        "nll_from_logits",
+    } <= set(rows)
+    for name, row in rows.items():
+        assert math.isfinite(row["speedup"]) and row["speedup"] > 0, name
+        assert row["value"] == pytest.approx(row["numpy_value"], rel=1e-3), name
+    assert "device: PyTorch on" in capsys.readouterr().out
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("kernel", ["nll_from_logits", "temperature Newton pass"])
 def test_row_blocks_beat_whole_array_passes(kernel, monkeypatch):
