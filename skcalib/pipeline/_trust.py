@@ -348,6 +348,13 @@ class TrustPipeline(
         rng = check_random_state(self.random_state)
         estimator = self._get_estimator()
         self._split_rows(y, isinstance(estimator, FrozenEstimator), rng)
+        if self.calibrator is None and not hasattr(estimator, "predict_proba"):
+            raise ValueError(
+                f"calibrator=None needs an estimator with predict_proba; "
+                f"{type(estimator).__name__} has none. Choose a calibrator (for "
+                "example calibrator='temperature'), which turns its "
+                "decision_function into probabilities."
+            )
         if self.calibrator is None:
             self.calibrated_ = None
             if isinstance(estimator, FrozenEstimator):

@@ -116,6 +116,12 @@ def fit_score_calibrator(scores, y, *, method, logits=False):
     >>> model.predict_proba(logits).shape
     (200, 2)
     """
+    n_labels, n_columns = np.unique(np.asarray(y)).shape[0], np.shape(scores)[1]
+    if n_labels != n_columns:
+        raise ValueError(
+            f"y has {n_labels} distinct labels but scores has {n_columns} columns "
+            "(one per class): every class needs labelled rows to fit a calibrator."
+        )
     model = ScoreModel(logits=logits).fit(scores, y)
     calibrated = CalibratedClassifierCV(FrozenEstimator(model), method=method, cv=2)
     return calibrated.fit(scores, y)

@@ -261,9 +261,11 @@ def _classes(y, scores, names, source):
             scores = scores[:, [names.index(c) for c in present.tolist()]]
         return present, scores
     shown = ", ".join(map(str, present[:10].tolist()))
+    if present.shape[0] > 10:
+        shown += ", ..."
     raise InputError(
         f"{source}: the labels do not match the {scores.shape[1]} score column(s): "
-        f"{present.shape[0]} distinct labels ({shown}{', ...' if k > 10 else ''}); "
+        f"{present.shape[0]} distinct labels ({shown}); "
         f"expected integers in 0..{k - 1} or {k} distinct labels."
     )
 

@@ -10,12 +10,13 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.naive_bayes import GaussianNB
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from sklearn.svm import LinearSVC
 
 from skcalib.calibration import TemperatureScaling
 from skcalib.datasets import make_ood_features
 from skcalib.metrics import get_scorer
 from skcalib.ood import MahalanobisDetector
-from skcalib.pipeline._trust import TrustPipeline
+from skcalib.pipeline import TrustPipeline
 
 # Rows each spy saw in ``fit``, identified by their (unique) first feature.
 SEEN = {"estimator": [], "calibrator": []}
@@ -230,6 +231,15 @@ def test_without_detector_there_is_no_gate():
     assert not hasattr(pipe, "score_samples")
     assert not hasattr(pipe, "predict_ood")
     assert set(np.unique(pipe.predict(X))) <= set(pipe.classes_)
+
+
+def test_no_probabilities_without_a_calibrator_is_a_clear_error():
+    X, y = _data(n_samples=300)
+    with pytest.raises(ValueError, match="calibrator=None needs an estimator with"):
+        TrustPipeline(LinearSVC(), calibrator=None).fit(X, y)
+    # With a calibrator, its decision_function becomes probabilities.
+    model = TrustPipeline(LinearSVC(), ood_detector=None, random_state=0).fit(X, y)
+    np.testing.assert_allclose(model.predict_proba(X).sum(axis=1), 1.0)
 
 
 @pytest.mark.parametrize(

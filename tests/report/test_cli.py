@@ -238,6 +238,20 @@ def test_calibrate_keeps_test_labels(tmp_path, capsys):
     np.testing.assert_array_equal(written.y, y[40:])
 
 
+def test_calibrate_labels_missing_a_class(tmp_path, capsys):
+    # Four probability columns but the training labels hold only 0..2: the
+    # calibrator cannot learn the fourth class, and the message says so.
+    y, logits = _scores(k=4)
+    keep = y < 3
+    train = _csv(tmp_path / "train.csv", y[keep], softmax(logits[keep], axis=1))
+    test = _csv(tmp_path / "test.csv", y, softmax(logits, axis=1))
+    args = ["calibrate", "--method", "isotonic", str(train), "--apply", str(test)]
+    status = main([*args, "--output", str(tmp_path / "out.csv")])
+    err = capsys.readouterr().err
+    assert status == 2
+    assert "3 distinct labels but scores has 4 columns" in err
+
+
 def test_bad_file_exit_code_and_message(tmp_path, bad_file, capsys):
     case, path, kwargs, message = bad_file
     args = ["report", str(path), "--output", str(tmp_path / "r.html")]
