@@ -546,6 +546,13 @@ def gpu(sizes, repeats, notes, *, backend="cupy"):
                 }
             )
     notes.append(f"device: {description}")
+    wrong = [
+        r["kernel"]
+        for r in rows
+        if not math.isclose(r["value"], r["numpy_value"], rel_tol=1e-3, abs_tol=1e-6)
+    ]
+    if wrong:
+        notes.append(f"device results differ from NumPy's: {', '.join(wrong)}")
     return rows
 
 
@@ -734,11 +741,20 @@ def _check_gpu():
         sys.exit("--gpu: CuPy found no CUDA device.")
 
 
+def _positive_int(text):
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes (seconds)")
     parser.add_argument("--only", choices=SECTIONS, help="run one section")
-    parser.add_argument("--repeats", type=int, default=3, help="timed repeats (median)")
+    parser.add_argument(
+        "--repeats", type=_positive_int, default=3, help="timed repeats (median)"
+    )
     parser.add_argument("--json", type=Path, help="also write every number here")
     parser.add_argument(
         "--gpu",
@@ -753,6 +769,8 @@ def main(argv=None):
         help="library of --gpu: CuPy, or PyTorch (its CUDA device, else the CPU)",
     )
     args = parser.parse_args(argv)
+    if args.gpu and args.only:
+        parser.error("--only chooses among the CPU sections; --gpu runs its own")
     if args.gpu and args.device_backend == "cupy":
         _check_gpu()
     sizes = SIZES["quick" if args.quick else "full"]
