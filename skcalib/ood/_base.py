@@ -416,20 +416,23 @@ class BaseOODDetector(OODDetectorMixin, BaseEstimator, metaclass=ABCMeta):
         if self.contamination is None:
             upper = float(conformal_quantile(-self.calibration_scores_, self.tpr))
             if math.isinf(upper):
-                warnings.warn(
-                    f"{type(self).__name__}: {self.calibration_scores_.shape[0]} "
-                    f"calibration sample(s) are too few to reach tpr={self.tpr} "
-                    "with a finite threshold (at least tpr / (1 - tpr) are "
-                    "needed); offset_ is -inf and every sample is predicted "
-                    "in-distribution.",
-                    UserWarning,
-                )
+                self._warn_too_few(self.calibration_scores_.shape[0])
             self.offset_ = -upper
         else:
             scores = self.calibration_scores_
             if fit_scores is not None:
                 scores = xp.sort(xp.concat([fit_scores, calibration_scores]))
             self.offset_ = _lower_tail_threshold(scores, float(self.contamination))
+
+    def _warn_too_few(self, n_calibration):
+        """Warn that ``n_calibration`` scores cannot give a finite ``tpr`` threshold."""
+        warnings.warn(
+            f"{type(self).__name__}: {n_calibration} calibration sample(s) are "
+            f"too few to reach tpr={self.tpr} with a finite threshold (at least "
+            "tpr / (1 - tpr) are needed); offset_ is -inf and every sample is "
+            "predicted in-distribution.",
+            UserWarning,
+        )
 
     def _validate_X(self, X, *, xp, reset):
         """Validate ``X`` as a 2-D float array; set or check ``n_features_in_``.
@@ -525,19 +528,27 @@ class BaseLearnedOODDetector(BaseOODDetector):
         X_cal = xp.take(X, move_to(cal_idx, xp=xp, device=device), axis=0)
         return X_fit, None if y is None else y[fit_idx], X_cal
 
-    def _split_indices(self, n_samples):
-        """Sorted NumPy indices of the fitting and the calibration rows."""
+    def _n_calibration(self, n_samples, n_fit=None):
+        """Calibration rows of ``n_samples``; an error if none is left to fit on.
+
+        ``n_fit``, when given, is the number of fitting rows actually drawn.
+        """
         size = self.calibration_size
         if isinstance(size, Integral):
             n_cal = int(size)
         else:
             n_cal = math.ceil(size * n_samples)
-        if n_cal >= n_samples:
+        if n_cal >= n_samples or n_fit == 0:
             raise ValueError(
                 f"{type(self).__name__} holds out calibration_size={size!r} of "
                 f"the {n_samples} sample(s) to calibrate its thresholds, which "
                 "leaves no sample to fit on; pass more samples or a smaller "
                 "calibration_size."
             )
+        return n_cal
+
+    def _split_indices(self, n_samples):
+        """Sorted NumPy indices of the fitting and the calibration rows."""
+        n_cal = self._n_calibration(n_samples)
         permutation = check_random_state(self.random_state).permutation(n_samples)
         return np.sort(permutation[n_cal:]), np.sort(permutation[:n_cal])

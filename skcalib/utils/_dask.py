@@ -116,11 +116,50 @@ def rows_like(values, X, *, name):
     return da.from_array(values, chunks=chunks)
 
 
-def _call_on_block(method, estimator, n_row_args, names, kwargs, *blocks):
-    """``method(estimator, *row_blocks, **named_blocks, **kwargs)`` on NumPy blocks."""
-    positional = blocks[:n_row_args]
-    named = dict(zip(names, blocks[n_row_args:], strict=True))
+class _ROWS:
+    """Marks the positional arguments that are row blocks in ``_call_on_block``.
+
+    (A class: it keeps its identity when pickled to Dask workers.)
+    """
+
+
+def _call_on_block(method, estimator, args, names, kwargs, *blocks):
+    """``method(estimator, *args, **named_blocks, **kwargs)`` on NumPy blocks.
+
+    The ``_ROWS`` entries of ``args`` take the first blocks, in order; the
+    others are passed unchanged. The remaining blocks are named ``names``.
+    """
+    blocks = iter(blocks)
+    positional = [next(blocks) if a is _ROWS else a for a in args]
+    named = dict(zip(names, blocks, strict=True))
     return method(estimator, *positional, **named, **kwargs)
+
+
+def _is_row_aligned(value, n):
+    """Whether an argument has one entry per row of X (else it is passed whole)."""
+    return value is not None and (
+        is_dask_array(value) or getattr(value, "shape", (None,))[:1] == (n,)
+    )
+
+
+def _single_threaded(func, *blocks):
+    """``func(*blocks)`` with skcalib's NumPy kernels on one thread.
+
+    They split their rows over
+    :func:`~skcalib.utils._parallel.effective_n_threads` threads, OpenMP's
+    thread count of the calling thread; inside a Dask task (Dask runs many at
+    once) it is limited to one, for this thread only, so that the threads do
+    not multiply.
+    """
+    with _thread_controller().limit(limits=1, user_api="openmp"):
+        return func(*blocks)
+
+
+@functools.cache
+def _thread_controller():
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
 
 
 def _lazy_rowwise(method, estimator, X, args, kwargs):
@@ -133,30 +172,30 @@ def _lazy_rowwise(method, estimator, X, args, kwargs):
             "known chunk sizes; call X.compute_chunk_sizes() first."
         )
     # Row-aligned arguments (groups, test_weight, ...) follow X's row chunks;
-    # anything else (scalars, options) is passed unchanged to every block.
+    # anything else (None, scalars, options) is passed unchanged to every block.
     row_args, names = [X], []
-    fixed = {}
+    positional, fixed = [_ROWS], {}
     for i, value in enumerate(args):
-        row_args.append(rows_like(value, X, name=f"argument {i + 1}"))
+        if _is_row_aligned(value, n):
+            row_args.append(rows_like(value, X, name=f"argument {i + 1}"))
+            value = _ROWS
+        positional.append(value)
     for key, value in kwargs.items():
-        if value is not None and (
-            is_dask_array(value) or getattr(value, "shape", (None,))[:1] == (n,)
-        ):
+        if _is_row_aligned(value, n):
             names.append(key)
             row_args.append(rows_like(value, X, name=key))
         else:
             fixed[key] = value
-    n_positional = len(row_args) - len(names)
     probe_rows = min(_PROBE_ROWS, X.chunks[0][0]) if n else 0
     probe = [a[:probe_rows].compute() for a in row_args]
     with warnings.catch_warnings():
         # The probe only learns the output's type: its warnings (for example
         # about 2 rows) would mislead; those of the real blocks are kept.
         warnings.simplefilter("ignore")
-        sample = _call_on_block(method, estimator, n_positional, names, fixed, *probe)
+        sample = _call_on_block(method, estimator, positional, names, fixed, *probe)
     sample = np.asarray(sample)
     func = functools.partial(
-        _call_on_block, method, shippable(estimator), n_positional, tuple(names), fixed
+        _call_on_block, method, shippable(estimator), positional, tuple(names), fixed
     )
     return map_row_blocks(
         func,
@@ -206,7 +245,7 @@ def map_row_blocks(func, arrays, tail_shape, dtype, *, token=None):
     for a in arrays:
         pairs += [a, "i" + "".join(next(letters) for _ in range(a.ndim - 1))]
     return da.blockwise(
-        func,
+        functools.partial(_single_threaded, func),
         "i" + out_tail,
         *pairs,
         new_axes=dict(zip(out_tail, tail_shape, strict=True)),
@@ -241,7 +280,7 @@ def reduce_row_blocks(func, arrays, *, combine=np.add):
 
 
 def _float64_row(func, *blocks):
-    return np.asarray(func(*blocks), dtype=np.float64)
+    return np.asarray(_single_threaded(func, *blocks), dtype=np.float64)
 
 
 def shippable(estimator):

@@ -24,7 +24,12 @@ from ._dask import (
     rows_like,
     shippable,
 )
-from ._validation import _BINARY_LABEL_SETS, check_confidence_level, encode_labels
+from ._validation import (
+    _BINARY_LABEL_SETS,
+    check_confidence_level,
+    check_scores,
+    encode_labels,
+)
 
 __all__ = [
     "DaskScoreTable",
@@ -76,10 +81,22 @@ def _fit_inputs(estimator, X, y, sample_weight):
     return X, y_idx, w
 
 
+def _checked_block(X_block):
+    """One block of ``X`` after NumPy's checks of its values (no NaN or inf).
+
+    An empty block (a chunk of zero rows) has nothing to check.
+    """
+    X_block = np.asarray(X_block)
+    if X_block.shape[0] == 0:
+        return X_block
+    return check_scores(X_block, name="X", ndim=(X_block.ndim,))
+
+
 def _block_logits(estimator, X_block):
     """The estimator's NumPy logits of one block, after its own input checks."""
+    X_block = _checked_block(X_block)
     estimator._check_input_kind(X_block, xp=np_compat)
-    return estimator._to_logits(np.asarray(X_block), xp=np_compat)
+    return estimator._to_logits(X_block, xp=np_compat)
 
 
 def fit_calibrator_dask(estimator, X, y, sample_weight=None):
@@ -129,11 +146,22 @@ def _fit_temperature(estimator, X, y, sample_weight):
     def block_sums(u, X_block, y_block, w_block=None):
         # Means over the block, times its weight: sums that add up over blocks.
         total = y_block.shape[0] if w_block is None else float(np.sum(w_block))
+        if total == 0:
+            # An empty block (or one of zero weight): its means are NaN.
+            return np.zeros(4)
         derivatives = _block_derivatives(estimator, X_block, y_block, w_block)
         return [total * v for v in derivatives(u)] + [total]
 
     def derivatives(u):
         sums = reduce_row_blocks(lambda *blocks: block_sums(u, *blocks), arrays)
+        if not (np.all(np.isfinite(sums)) and sums[3] > 0):
+            raise ValueError(
+                f"{type(estimator).__name__}: the NLL of the Dask data at "
+                f"temperature {np.exp(-u):.6g} is not finite (sums of its "
+                f"derivatives {sums[:3].tolist()} over a total weight of "
+                f"{sums[3]:.6g}); check sample_weight (finite, non-negative, "
+                "with a positive sum)."
+            )
         return tuple(float(v) for v in sums[:3] / sums[3])
 
     warm_start = None
@@ -727,6 +755,7 @@ def fit_ood_detector_dask(estimator, X, y=None):
     calibrates = None
     if learned:
         size = estimator.calibration_size
+        estimator._n_calibration(n)  # an error if no row is left to fit on
         fraction = size / n if isinstance(size, int | np.integer) else float(size)
         seed = check_random_state(estimator.random_state).randint(2**31 - 1)
         import dask.array as da
@@ -738,7 +767,7 @@ def fit_ood_detector_dask(estimator, X, y=None):
     fitted = shippable(estimator)
 
     def block_scores(X_block, calibrates_block=None):
-        scores = fitted._score(np.asarray(X_block), xp=np_compat)
+        scores = fitted._score(_checked_block(X_block), xp=np_compat)
         if calibrates_block is None:
             return scores
         return np.where(calibrates_block, scores, np.nan)
@@ -751,6 +780,8 @@ def fit_ood_detector_dask(estimator, X, y=None):
     if estimator.contamination is None:
         rank = max(1, _conformal_rank(n_cal, estimator.tpr))
         (upper,) = order_statistics(-scores, [rank], n_cal)
+        if np.isinf(upper):
+            estimator._warn_too_few(n_cal)
         estimator.offset_ = -float(upper)
         return estimator
     # NumPy's _lower_tail_threshold on the scores of every fit row.
@@ -786,7 +817,7 @@ def _fit_mahalanobis(estimator, X, y, fits):
     k, d = estimator.classes_.shape[0], X.shape[1]
 
     def sums(X_block, y_block, fits_block):
-        x = np.asarray(X_block, dtype=np.float64)[fits_block]
+        x = _checked_block(X_block).astype(np.float64)[fits_block]
         labels = y_block[fits_block]
         counts = np.bincount(labels, minlength=k)
         class_sums = np.zeros((k, d))
@@ -796,6 +827,7 @@ def _fit_mahalanobis(estimator, X, y, fits):
     first = reduce_row_blocks(sums, [X, y_idx, fits])
     counts, class_sums = first[:k], first[k:].reshape(k, d)
     n_fit = counts.sum()
+    estimator._n_calibration(X.shape[0], n_fit=n_fit)
     means = class_sums / np.where(counts > 0, counts, 1)[:, None]
 
     location = class_sums.sum(axis=0) / n_fit

@@ -376,3 +376,107 @@ def test_split_conformal_regressor_unsupported_options():
     X, y = np.ones((10, 2)), np.arange(10.0)
     with pytest.raises(ValueError, match="needs a FrozenEstimator"):
         SplitConformalRegressor().fit(_dask(X, 5), _dask(y, 5))
+
+
+def _three_class_logits(n=1000):
+    rng = np.random.default_rng(9)
+    y = rng.integers(0, 3, n)
+    z = rng.normal(size=(n, 3))
+    z[np.arange(n), y] += 2.0
+    return 3.0 * z, y
+
+
+def test_temperature_fit_with_empty_or_zero_weight_block():
+    z, y = _three_class_logits()
+    expected = TemperatureScaling().fit(z, y).temperature_
+    assert abs(expected - 1.0) > 0.1
+    fitted = TemperatureScaling().fit(da.from_array(z, chunks=((500, 0, 500), 3)), y)
+    assert fitted.temperature_ == pytest.approx(expected, rel=1e-6)
+    weight = np.r_[np.zeros(500), np.ones(500)]
+    expected = TemperatureScaling().fit(z, y, sample_weight=weight).temperature_
+    fitted = TemperatureScaling().fit(_dask(z, 500), y, sample_weight=weight)
+    assert fitted.temperature_ == pytest.approx(expected, rel=1e-6)
+    with pytest.raises(ValueError, match="NLL of the Dask data .* is not finite"):
+        TemperatureScaling().fit(_dask(z, 500), y, sample_weight=np.zeros(1000))
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+@pytest.mark.parametrize(
+    "fit",
+    [
+        lambda X, y: TemperatureScaling().fit(X, y),
+        lambda X, y: VectorScaling().fit(X, y),
+        lambda X, y: EnergyDetector().fit(X),
+        lambda X, y: EnergyDetector(contamination=0.1).fit(X),
+        lambda X, y: MahalanobisDetector().fit(X, y),
+    ],
+    ids=["temperature", "vector", "energy", "energy-contamination", "mahalanobis"],
+)
+def test_fit_rejects_nan_and_inf_in_dask_x(fit, bad):
+    z, y = _three_class_logits()
+    z[700, 1] = bad
+    message = "Input X contains NaN" if np.isnan(bad) else "Input X contains inf"
+    with pytest.raises(ValueError, match=message):
+        fit(z, y)
+    with pytest.raises(ValueError, match=message):
+        fit(_dask(z, 300), y)
+
+
+def test_ood_fit_warns_about_too_few_calibration_samples():
+    z, _ = _three_class_logits(10)
+    with pytest.warns(UserWarning, match="10 calibration sample.* are too few"):
+        expected = EnergyDetector(tpr=0.99).fit(z)
+    with pytest.warns(UserWarning, match="10 calibration sample.* are too few"):
+        fitted = EnergyDetector(tpr=0.99).fit(_dask(z, 5))
+    assert fitted.offset_ == expected.offset_ == -np.inf
+
+
+@pytest.mark.parametrize("detector", [MahalanobisDetector, RelativeMahalanobisDetector])
+def test_mahalanobis_calibration_size_leaving_no_fit_rows(detector):
+    z, y = _three_class_logits(100)
+    for X in (z, _dask(z, 30)):
+        with pytest.raises(ValueError, match="leaves no sample to fit on"):
+            detector(calibration_size=100).fit(X, y)
+
+
+def test_positional_none_is_passed_to_every_block(data):
+    logits, y = data
+    model = FrozenEstimator(LogisticRegression(max_iter=200).fit(logits[:500], y[:500]))
+    fitted = SplitConformalClassifier(model).fit(logits[:2000], y[:2000])
+    lazy = fitted.predict_set(_dask(logits), None)
+    np.testing.assert_array_equal(lazy.compute(), fitted.predict_set(logits, None))
+
+
+def test_numpy_kernels_run_single_threaded_in_dask_tasks(monkeypatch, data):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from threadpoolctl import ThreadpoolController
+
+    from skcalib.utils import _array_api, _parallel
+
+    logits, y = data
+    ts = TemperatureScaling().fit(logits, y)
+    # Small row blocks, so that the NumPy kernels split every Dask block.
+    monkeypatch.setattr(_array_api, "_BLOCK_ENTRIES", 256)
+    pools = []
+
+    class RecordingPool(ThreadPoolExecutor):
+        def __init__(self, max_workers):
+            pools.append(max_workers)
+            super().__init__(max_workers=max_workers)
+
+    monkeypatch.setattr(_parallel, "ThreadPoolExecutor", RecordingPool)
+
+    def four_threads():
+        # As on a machine with 4 CPUs (the tests run with OMP_NUM_THREADS=1).
+        for lib in ThreadpoolController().select(user_api="openmp").lib_controllers:
+            lib.set_num_threads(4)
+
+    with ThreadPoolExecutor(2, initializer=four_threads) as dask_pool:
+        assert dask_pool.submit(_parallel.effective_n_threads).result() == 4
+        with dask.config.set(scheduler="threads", pool=dask_pool):
+            lazy = ts.predict_proba(_dask(logits)).compute()
+            fitted = TemperatureScaling().fit(_dask(logits), y)
+    assert pools == []
+    np.testing.assert_allclose(lazy, ts.predict_proba(logits), rtol=1e-6)
+    assert fitted.temperature_ == pytest.approx(ts.temperature_, rel=1e-6)
