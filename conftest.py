@@ -106,6 +106,7 @@ def pytest_sessionfinish(session, exitstatus):
         )
         session.exitstatus = 1
 
+
 # --doctest-modules would import every tests/*/conftest.py as a module named
 # "conftest" (a clash between directories); pytest still loads them as conftests.
 collect_ignore_glob = ["tests/*/conftest.py"]
