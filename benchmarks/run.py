@@ -549,7 +549,8 @@ def gpu(sizes, repeats, notes, *, backend="cupy"):
     wrong = [
         r["kernel"]
         for r in rows
-        if not math.isclose(r["value"], r["numpy_value"], rel_tol=1e-3, abs_tol=1e-6)
+        # float32 sums over every output: accumulation order differs by library
+        if not math.isclose(r["value"], r["numpy_value"], rel_tol=5e-3, abs_tol=1e-6)
     ]
     if wrong:
         notes.append(f"device results differ from NumPy's: {', '.join(wrong)}")

@@ -58,6 +58,7 @@ from skcalib.utils._testing import (
     array_api_combinations,
     assert_same_on_namespace,
     convert_inputs,
+    requires_sklearn,
     skip_if_unavailable,
 )
 from skcalib.utils.discovery import all_estimators
@@ -248,8 +249,19 @@ def _estimator_data(estimator, n_samples=200, n_classes=3, random_state=0):
     )
 
 
-def _est_case(estimator, id=None, n_classes=3):
-    return pytest.param(estimator, n_classes, id=id or type(estimator).__name__)
+def _est_case(estimator, id=None, n_classes=3, marks=()):
+    return pytest.param(
+        estimator, n_classes, id=id or type(estimator).__name__, marks=marks
+    )
+
+
+# scikit-learn < 1.8 pins array_api_strict to the 2023.12 standard whenever
+# its own estimators see such arrays, which lacks take_along_axis (2024.12),
+# used by skcalib's kernels: a meta-estimator around a scikit-learn model
+# cannot run on array_api_strict there.
+SKLEARN_PINS_STRICT_2023 = requires_sklearn(
+    "1.8", "scikit-learn < 1.8 pins array_api_strict to the 2023.12 standard"
+)
 
 
 # One case per array-API estimator (``array_api_support`` tag True), plus
@@ -298,6 +310,7 @@ ESTIMATOR_CASES = [
         _est_case(
             CalibratedClassifierCV(LinearDiscriminantAnalysis(), method=method, cv=3),
             id=f"CalibratedClassifierCV-LDA-{method}",
+            marks=SKLEARN_PINS_STRICT_2023,
         )
         for method in ("temperature", "sigmoid", "isotonic", "vector")
     ),
@@ -478,6 +491,10 @@ _HOST_HOOKS = (
 # three scalars per CG step, at most one CG step per item (20 items here).
 PER_ITERATION_TRANSFERS = {"BradleyTerryConfidence": 4 + 3 * 20}
 DEFAULT_PER_ITERATION_TRANSFERS = 3
+# Estimators whose iterations run an inner solver (CG steps) that n_iter_ does
+# not count: rounding may change the inner steps at equal n_iter_, so their
+# fit transfers may differ by up to the per-iteration budget of every iteration.
+INNER_SOLVER = {"BradleyTerryConfidence"}
 
 # Host transfers allowed per class for one-vs-rest calibrators: each binary
 # calibrator checks or reduces its own column (sums of weights and positives,
@@ -578,6 +595,8 @@ def test_host_transfers_do_not_grow_with_rows(estimator, n_classes):
     per_iteration = PER_ITERATION_TRANSFERS.get(name, DEFAULT_PER_ITERATION_TRANSFERS)
     assert large[1] == small[1], f"predict transfers {small[1]} -> {large[1]}"
     allowed = per_iteration * abs(large[2] - small[2])
+    if name in INNER_SOLVER:
+        allowed = per_iteration * max(large[2], small[2])
     assert abs(large[0] - small[0]) <= allowed, (
         f"fit transfers {small[0]} (n=150, {small[2]} iterations) -> {large[0]} "
         f"(n=1500, {large[2]} iterations)"
@@ -586,8 +605,11 @@ def test_host_transfers_do_not_grow_with_rows(estimator, n_classes):
 
 @pytest.mark.parametrize(
     "estimator",
-    [case.values[0] for case in ESTIMATOR_CASES if case.values[1] == 3],
-    ids=[case.id for case in ESTIMATOR_CASES if case.values[1] == 3],
+    [
+        pytest.param(case.values[0], id=case.id, marks=case.marks)
+        for case in ESTIMATOR_CASES
+        if case.values[1] == 3
+    ],
 )
 def test_host_transfers_bounded_in_classes(estimator):
     skip_if_unavailable("array_api_strict", "device1")

@@ -135,6 +135,7 @@ def _numbers(obj):
 METRIC_RTOL = {"default": 1e-3, "raps": 0.1}
 
 
+@TEMPERATURE_REFERENCE
 def test_run_quick(tmp_path):
     out = tmp_path / "results.json"
     proc = subprocess.run(
@@ -223,7 +224,8 @@ def test_run_device_section_on_torch(capsys):
     } <= set(rows)
     for name, row in rows.items():
         assert math.isfinite(row["speedup"]) and row["speedup"] > 0, name
-        assert row["value"] == pytest.approx(row["numpy_value"], rel=1e-3), name
+        # float32 sums over every output: accumulation order differs by library.
+        assert row["value"] == pytest.approx(row["numpy_value"], rel=5e-3), name
     out = capsys.readouterr().out
     assert "device: PyTorch on" in out
     assert "differ from NumPy" not in out
