@@ -57,11 +57,38 @@ def dask_unique(values):
     return np.unique(np.concatenate(parts)) if parts else np.empty(0)
 
 
+def _require_y(name, y):
+    if y is None:
+        raise ValueError(f"{name} requires y to be passed, but the target y is None.")
+
+
+def _conformal_inputs(name, X, y, unsupported):
+    """Row-chunked ``X`` and ``y`` for a conformal fit on Dask data.
+
+    ``unsupported`` maps each requirement of the Dask path to whether the
+    call violates it; any violation is a clear error.
+    """
+    needed = [need for need, violated in unsupported.items() if violated]
+    if needed:
+        raise ValueError(
+            f"{name} on Dask arrays needs {', '.join(needed)}; compute X first "
+            "(X.compute()) for the other options."
+        )
+    _require_y(name, y)
+    X = as_row_chunked(X)
+    return X, rows_like(y, X, name="y")
+
+
+def _lazy_scores(block_scores, X, y):
+    """Conformity scores of every row, lazily, from ``block_scores(X, y)``."""
+    dtype = block_scores(X[:1].compute(), y[:1].compute()).dtype
+    return map_row_blocks(block_scores, [X, y], (), dtype, token="conformity")
+
+
 def _fit_inputs(estimator, X, y, sample_weight):
     """Row-chunked ``X``, label indices and weights; sets ``classes_``."""
     name = type(estimator).__name__
-    if y is None:
-        raise ValueError(f"{name} requires y to be passed, but the target y is None.")
+    _require_y(name, y)
     X = as_row_chunked(X)
     y = rows_like(y, X, name="y")
     if y.ndim == 2 and y.shape[1] == 1:
@@ -535,16 +562,7 @@ def fit_split_conformal_classifier_dask(estimator, X, y, sample_weight, groups):
             score._tuning_size() > 0 or score._needs_u_at_fit()
         ),
     }
-    needed = [need for need, violated in unsupported.items() if violated]
-    if needed:
-        raise ValueError(
-            f"{name} on Dask arrays needs {', '.join(needed)}; compute X first "
-            "(X.compute()) for the other options."
-        )
-    if y is None:
-        raise ValueError(f"{name} requires y to be passed, but the target y is None.")
-    X = as_row_chunked(X)
-    y = rows_like(y, X, name="y")
+    X, y = _conformal_inputs(name, X, y, unsupported)
     estimator.estimator_ = model
     estimator.classes_ = np.asarray(model.classes_)
     estimator.n_features_in_ = X.shape[1]
@@ -554,8 +572,7 @@ def fit_split_conformal_classifier_dask(estimator, X, y, sample_weight, groups):
         proba = _predict_proba(model, X_block, classes)
         return score.conformity_scores(proba, encode_labels(y_block, classes), u=None)
 
-    dtype = block_scores(X[:1].compute(), y[:1].compute()).dtype
-    scores = map_row_blocks(block_scores, [X, y], (), dtype, token="conformity")
+    scores = _lazy_scores(block_scores, X, y)
     estimator.conformity_score_ = score
     estimator.conformity_scores_ = scores
     estimator.groups_ = None
@@ -589,16 +606,7 @@ def fit_split_conformal_regressor_dask(estimator, X, y, sample_weight):
         "no sample_weight": sample_weight is not None,
         "a conformity score without a model of its own": score._needs_tuning(),
     }
-    needed = [need for need, violated in unsupported.items() if violated]
-    if needed:
-        raise ValueError(
-            f"{name} on Dask arrays needs {', '.join(needed)}; compute X first "
-            "(X.compute()) for the other options."
-        )
-    if y is None:
-        raise ValueError(f"{name} requires y to be passed, but the target y is None.")
-    X = as_row_chunked(X)
-    y = rows_like(y, X, name="y")
+    X, y = _conformal_inputs(name, X, y, unsupported)
     estimator.estimator_ = model
     estimator.n_features_in_ = X.shape[1]
 
@@ -607,8 +615,7 @@ def fit_split_conformal_regressor_dask(estimator, X, y, sample_weight):
         target = np.asarray(y_block, dtype=np.float64).reshape(-1)
         return score.conformity_scores(target, y_pred, X=X_block)
 
-    dtype = block_scores(X[:1].compute(), y[:1].compute()).dtype
-    scores = map_row_blocks(block_scores, [X, y], (), dtype, token="conformity")
+    scores = _lazy_scores(block_scores, X, y)
     estimator.conformity_score_ = score
     estimator.conformity_scores_ = scores
     estimator._calibration_weight = None
@@ -745,8 +752,8 @@ def fit_ood_detector_dask(estimator, X, y=None):
             "parameters can); fit it on a NumPy sample, X.compute(), and score "
             "Dask arrays lazily afterwards."
         )
-    if y is None and estimator._y_usage == "required":
-        raise ValueError(f"{name} requires y to be passed, but the target y is None.")
+    if estimator._y_usage == "required":
+        _require_y(name, y)
     X = as_row_chunked(X)
     if X.ndim != 2:
         raise ValueError(f"Expected a 2-D array for X, got shape {tuple(X.shape)}.")
